@@ -108,6 +108,7 @@ const (
 	IntegrityFeedback  ControlID = "B3.integrity-feedback" // computing/ledger
 	StoreAndForward    ControlID = "B3.store-and-forward"  // computing/spool
 	DurableBus         ControlID = "B3.durable-bus"        // platform/bus
+	SpheresOfControl   ControlID = "C2.spheres-of-control" // metering, billing: customer data only as 30-minute registers
 )
 
 // Active is a control a running role has switched on, with the parameters a

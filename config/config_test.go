@@ -1,0 +1,301 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/usapp/usapp/billing"
+)
+
+// The shipped example must load cleanly and document the real defaults.
+func TestExampleValidates(t *testing.T) {
+	c, warns, err := Load("example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 0 {
+		t.Fatalf("warnings: %v", warns)
+	}
+	d := Default()
+	if c.Role != "headend" || c.DataDir != d.DataDir || c.Log != d.Log || c.Keystore != d.Keystore ||
+		c.Bus != d.Bus || c.Store != d.Store || c.HeadEnd != d.HeadEnd || c.CA.Listen != d.CA.Listen {
+		t.Fatalf("example disagrees with the defaults:\n%+v\n%+v", c, d)
+	}
+	ex, def := c.Gateway, d.Gateway
+	ex.HeadEndURL = ""
+	if ex != def {
+		t.Fatalf("gateway: example %+v, default %+v", c.Gateway, d.Gateway)
+	}
+	if !reflect.DeepEqual(c.Tariff, billing.DefaultTariff()) {
+		t.Fatalf("tariff: %+v", c.Tariff)
+	}
+}
+
+func stripped(c *Config) Config {
+	s := *c
+	s.file, s.lines = "", nil
+	return s
+}
+
+func TestEmptyFileIsDefault(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{"", "# only a comment\n", "---\n", "~\n"} {
+		c, _, err := Parse([]byte(in), "c.yaml")
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if !reflect.DeepEqual(stripped(c), stripped(Default())) {
+			t.Fatalf("%q: %+v", in, c)
+		}
+	}
+	if d := Default(); d.Keystore.Dir != filepath.Join("./usapp-data", "keys") || time.Duration(d.HeadEnd.MaxAge) != 7*24*time.Hour {
+		t.Fatalf("defaults %+v", d)
+	}
+}
+
+type where struct {
+	line int
+	path string
+}
+
+func problemsOf(t *testing.T, err error) []where {
+	t.Helper()
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("err = %v (%T), want *ValidationError", err, err)
+	}
+	out := make([]where, len(ve.Problems))
+	for i, p := range ve.Problems {
+		if p.File != "config.yaml" {
+			t.Errorf("problem %v names file %q", p, p.File)
+		}
+		out[i] = where{p.Line, p.Path}
+	}
+	return out
+}
+
+const badConfig = `role: meter
+log:
+  level: loud
+  colour: red
+store:
+  dsn: mysql://db
+headend:
+  batch: many
+  max_age: 5 minutes
+gateway:
+  meters: 0
+tariff:
+  name: t
+  currency: GBP
+  bands:
+    - name: a
+      from: "7:30"
+      to: "08:00"
+      price_per_kwh: -1
+extra: 1
+`
+
+func TestEveryProblemReported(t *testing.T) {
+	_, _, err := Parse([]byte(badConfig), "config.yaml")
+	got := problemsOf(t, err)
+	want := []where{
+		{1, "role"},
+		{3, "log.level"},
+		{4, "log.colour"},
+		{6, "store.dsn"},
+		{8, "headend.batch"},
+		{9, "headend.max_age"},
+		{11, "gateway.meters"},
+		{17, "tariff.bands[0].from"},
+		{19, "tariff.bands[0].price_per_kwh"},
+		{20, "extra"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems\n%v\nwant\n%v\nerror:\n%v", got, want, err)
+	}
+	first := strings.Split(err.Error(), "\n")
+	if first[0] != `config.yaml:1: role: unknown value "meter"; valid: ca, bus, headend, gateway` {
+		t.Fatalf("message %q", first[0])
+	}
+	if !strings.HasPrefix(first[3], "config.yaml:6: store.dsn: ") || strings.Contains(err.Error(), "mysql://db") {
+		t.Fatalf("dsn message %q (must not echo the DSN)", first[3])
+	}
+}
+
+func TestWrongShapes(t *testing.T) {
+	in := "log: [a, b]\nrole: {x: 1}\ntariff:\n  bands: none\n  currency: GBP\n  name: t\n[1]: 2\n"
+	_, _, err := Parse([]byte(in), "config.yaml")
+	want := []where{{1, "log"}, {2, "role"}, {4, "tariff.bands"}, {7, ""}}
+	if got := problemsOf(t, err); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v want %v\n%v", got, want, err)
+	}
+}
+
+func TestValidationProblemsHaveLines(t *testing.T) {
+	in := "data_dir: \"\"\nbus:\n  url: http://x:4222\n  listen: localhost\nca:\n  url: https://\nheadend:\n  origin: \"a\\nb\"\n  http: \":99999\"\n"
+	_, _, err := Parse([]byte(in), "config.yaml")
+	want := []where{{1, "data_dir"}, {3, "bus.url"}, {4, "bus.listen"}, {6, "ca.url"}, {8, "headend.origin"}, {9, "headend.http"}}
+	if got := problemsOf(t, err); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v want %v\n%v", got, want, err)
+	}
+	// A problem in a value that came from a default has no line.
+	c := Default()
+	c.Log.Level = "verbose"
+	var ve *ValidationError
+	if !errors.As(c.Validate(), &ve) || len(ve.Problems) != 1 || ve.Problems[0].Line != 0 || ve.Problems[0].String() != `log.level: unknown value "verbose"; valid: debug, info, warn, error` {
+		t.Fatalf("%v", ve)
+	}
+}
+
+func TestExplicitZeroKept(t *testing.T) {
+	c, _, err := Parse([]byte("gateway:\n  seed: 0\n  data: synthetic\nstore:\n  dsn: sqlite:/var/lib/usapp/db.sqlite\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Gateway.Seed != 0 || c.Gateway.Meters != 1 || c.Gateway.Data != "synthetic" || c.Store.DSN != "sqlite:/var/lib/usapp/db.sqlite" {
+		t.Fatalf("%+v %+v", c.Gateway, c.Store)
+	}
+	// A partial tariff replaces the default one entirely.
+	c, _, err = Parse([]byte("tariff:\n  name: flat\n  currency: EUR\n  default_price_per_kwh: 0.3\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Tariff.Bands) != 0 || c.Tariff.Timezone != "" {
+		t.Fatalf("tariff %+v", c.Tariff)
+	}
+}
+
+func TestSyntaxAndSizeErrors(t *testing.T) {
+	for _, in := range []string{"role: [\n", "\tkey: 1\n", "a: *nowhere\n"} {
+		if _, _, err := Parse([]byte(in), "c.yaml"); !errors.Is(err, ErrSyntax) {
+			t.Errorf("%q: %v, want ErrSyntax", in, err)
+		}
+	}
+	big := make([]byte, MaxSize+1)
+	if _, _, err := Parse(big, "c.yaml"); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("big: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(path, append([]byte("# "), big...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(path); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Load big: %v", err)
+	}
+	if _, _, err := Load(filepath.Join(t.TempDir(), "none.yaml")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Load missing: %v", err)
+	}
+	_, _, err := Parse([]byte("role: ca\n---\nrole: bus\n"), "config.yaml")
+	if got := problemsOf(t, err); !reflect.DeepEqual(got, []where{{2, ""}}) || err.Error() != "config.yaml:2: a config file holds one YAML document" {
+		t.Fatalf("two documents: %v", err)
+	}
+	_, _, err = Parse([]byte("role: ca\nlog:\n  level: info\nrole: bus\n"), "config.yaml")
+	if got := problemsOf(t, err); !reflect.DeepEqual(got, []where{{4, "role"}}) || !strings.Contains(err.Error(), "first at line 1") {
+		t.Fatalf("repeated key: %v", err)
+	}
+}
+
+func TestAliasBomb(t *testing.T) {
+	in := `a: &a ["x","x","x","x","x","x","x","x","x"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+tariff:
+  bands: [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+`
+	start := time.Now()
+	_, _, err := Parse([]byte(in), "config.yaml")
+	if err == nil {
+		t.Fatal("alias bomb accepted")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %v", d)
+	}
+}
+
+func TestDeprecatedKeys(t *testing.T) {
+	renames := []rename{
+		{Old: "store.url", New: "store.dsn"},
+		{Old: "passphrase_env", New: "keystore.passphrase_env"}, // moved into a section that is absent
+		{Old: "headend.log_origin", New: "headend.origin"},
+	}
+	in := "store:\n  url: postgres://u@db:5432/usapp\npassphrase_env: MY_PASS\nheadend:\n  name: he\n"
+	c, warns, err := parse([]byte(in), "config.yaml", renames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.DSN != "postgres://u@db:5432/usapp" || c.Keystore.PassphraseEnv != "MY_PASS" || c.HeadEnd.Origin != "usapp.example/headend" {
+		t.Fatalf("renamed values not applied: %+v %+v", c.Store, c.Keystore)
+	}
+	if len(warns) != 2 || warns[0].Line != 2 || warns[0].Path != "store.url" || warns[1].Line != 3 ||
+		warns[0].String() != "config.yaml:2: store.url: deprecated: renamed to store.dsn; update the file" {
+		t.Fatalf("warnings %v", warns)
+	}
+	// Without the table entry the old key is simply unknown.
+	if _, _, err := Parse([]byte(in), "config.yaml"); err == nil {
+		t.Fatal("old key accepted without a rename entry")
+	}
+	// Old and new together are a problem.
+	_, _, err = parse([]byte("store:\n  url: sqlite:a\n  dsn: sqlite:b\n"), "config.yaml", renames)
+	if got := problemsOf(t, err); !reflect.DeepEqual(got, []where{{2, "store.url"}}) {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestDurationYAML(t *testing.T) {
+	out, err := yaml.Marshal(struct {
+		D Duration `yaml:"d"`
+	}{Duration(90 * time.Second)})
+	if err != nil || string(out) != "d: 1m30s\n" {
+		t.Fatalf("%q %v", out, err)
+	}
+	c, _, err := Parse([]byte("headend:\n  max_age: 1h30m\ngateway:\n  retransmit: 250ms\n"), "c.yaml")
+	if err != nil || time.Duration(c.HeadEnd.MaxAge) != 90*time.Minute || time.Duration(c.Gateway.Retransmit) != 250*time.Millisecond {
+		t.Fatalf("%v %v", c, err)
+	}
+	_, _, err = Parse([]byte("headend:\n  max_age: -1s\n"), "config.yaml")
+	if got := problemsOf(t, err); !reflect.DeepEqual(got, []where{{2, "headend.max_age"}}) {
+		t.Fatalf("%v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	example, err := os.ReadFile("example.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{string(example), badConfig, "", "role: [", "a: &a [*a]\n", "<<: {role: ca}\n",
+		"tariff:\n  bands:\n    - {name: a, from: '23:00', to: '01:00'}\n", "headend: {max_age: 1e9}\n", "? [a]\n: b\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, _, err := Parse(data, "config.yaml")
+		var ve *ValidationError
+		switch {
+		case err == nil:
+			if c == nil || c.Validate() != nil {
+				t.Fatal("accepted config does not validate")
+			}
+		case errors.As(err, &ve):
+			if c != nil || len(ve.Problems) == 0 {
+				t.Fatalf("validation error with config or no problems: %v", err)
+			}
+		case errors.Is(err, ErrSyntax), errors.Is(err, ErrTooLarge):
+		default:
+			t.Fatalf("unexpected error type %T: %v", err, err)
+		}
+	})
+}

@@ -1,0 +1,181 @@
+package config
+
+import (
+	"errors"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/usapp/usapp/billing"
+)
+
+// Roles that `usapp serve` runs; an empty role means the all-in-one demo.
+var Roles = []string{"ca", "bus", "headend", "gateway"}
+
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"text", "json"}
+	busSchemes = []string{"nats", "tls", "ws", "wss"}
+	dsnSchemes = []string{"postgres", "postgresql", "sqlite", "file"}
+	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// Bounds on counts, generous but finite.
+const (
+	maxBatch  = 100_000
+	maxHomes  = 1_000_000
+	maxMeters = 64
+)
+
+// Validate checks the configuration and returns a *ValidationError listing
+// every problem, or nil. It does no I/O: files named here are opened by the
+// roles that use them.
+func (c *Config) Validate() error {
+	v := &validation{c: c}
+	v.oneOf("role", c.Role, append([]string{""}, Roles...))
+	v.nonEmpty("data_dir", c.DataDir)
+	v.oneOf("log.level", c.Log.Level, logLevels)
+	v.oneOf("log.format", c.Log.Format, logFormats)
+	v.nonEmpty("keystore.dir", c.Keystore.Dir)
+	if !envName.MatchString(c.Keystore.PassphraseEnv) {
+		v.add("keystore.passphrase_env", "want an environment variable name such as USAPP_PASSPHRASE")
+	}
+	v.hostPort("ca.listen", c.CA.Listen, true)
+	v.url("ca.url", c.CA.URL, []string{"https"})
+	v.url("bus.url", c.Bus.URL, busSchemes)
+	v.hostPort("bus.listen", c.Bus.Listen, false)
+	v.dsn("store.dsn", c.Store.DSN)
+	v.nonEmpty("headend.name", c.HeadEnd.Name)
+	if c.HeadEnd.Origin == "" || strings.ContainsAny(c.HeadEnd.Origin, "\n\r") {
+		v.add("headend.origin", "want a non-empty single line")
+	}
+	v.positive("headend.max_age", int64(c.HeadEnd.MaxAge))
+	v.between("headend.batch", int64(c.HeadEnd.Batch), 1, maxBatch)
+	v.hostPort("headend.http", c.HeadEnd.HTTP, false)
+	v.positive("headend.ack_wait", int64(c.HeadEnd.AckWait))
+	v.between("ca.gateway_tokens", int64(c.CA.GatewayTokens), 0, maxHomes)
+	v.nonEmpty("gateway.name", c.Gateway.Name)
+	v.between("gateway.meters", int64(c.Gateway.Meters), 1, maxMeters)
+	v.positive("gateway.interval", int64(c.Gateway.Interval))
+	v.url("gateway.headend_url", c.Gateway.HeadEndURL, []string{"http", "https"})
+	v.hostPort("gateway.http", c.Gateway.HTTP, false)
+	v.nonEmpty("gateway.data", c.Gateway.Data)
+	v.positive("gateway.retransmit", int64(c.Gateway.Retransmit))
+	v.tariff(c.Tariff)
+	if len(v.problems) == 0 {
+		return nil
+	}
+	sortProblems(v.problems)
+	return &ValidationError{Problems: v.problems}
+}
+
+type validation struct {
+	c        *Config
+	problems []Problem
+}
+
+func (v *validation) add(path, format string, args ...any) {
+	v.problems = append(v.problems, v.c.problem(path, format, args...))
+}
+
+func (v *validation) oneOf(path, val string, valid []string) {
+	if !slices.Contains(valid, val) {
+		shown := slices.DeleteFunc(slices.Clone(valid), func(s string) bool { return s == "" })
+		v.add(path, "unknown value %q; valid: %s", val, strings.Join(shown, ", "))
+	}
+}
+
+func (v *validation) nonEmpty(path, val string) {
+	if val == "" {
+		v.add(path, "must not be empty")
+	}
+}
+
+func (v *validation) positive(path string, val int64) {
+	if val <= 0 {
+		v.add(path, "must be positive")
+	}
+}
+
+func (v *validation) between(path string, val, lo, hi int64) {
+	if val < lo || val > hi {
+		v.add(path, "must be between %d and %d", lo, hi)
+	}
+}
+
+// hostPort checks a listen address; an empty one is allowed unless required.
+func (v *validation) hostPort(path, val string, required bool) {
+	if val == "" {
+		if required {
+			v.add(path, "must not be empty")
+		}
+		return
+	}
+	_, port, err := net.SplitHostPort(val)
+	if err != nil {
+		v.add(path, "want host:port, such as 127.0.0.1:8443")
+		return
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		v.add(path, "port must be a number from 0 to 65535")
+	}
+}
+
+// url checks an optional URL against allowed schemes.
+func (v *validation) url(path, val string, schemes []string) {
+	if val == "" {
+		return
+	}
+	u, err := url.Parse(val)
+	switch {
+	case err != nil || u.Host == "":
+		v.add(path, "want a URL such as %s://host:port", schemes[0])
+	case !slices.Contains(schemes, u.Scheme):
+		v.add(path, "unsupported scheme %q; valid: %s", u.Scheme, strings.Join(schemes, ", "))
+	}
+}
+
+// dsn checks an optional store DSN: a PostgreSQL URL or sqlite:/file: path.
+func (v *validation) dsn(path, val string) {
+	if val == "" {
+		return
+	}
+	scheme, rest, ok := strings.Cut(val, ":")
+	switch {
+	case !ok || !slices.Contains(dsnSchemes, scheme):
+		v.add(path, "unsupported scheme; valid: %s (or leave empty for SQLite in data_dir)", strings.Join(dsnSchemes, ", "))
+	case strings.HasPrefix(scheme, "postgres"):
+		if u, err := url.Parse(val); err != nil || u.Host == "" && u.Query().Get("host") == "" {
+			v.add(path, "want postgres://user@host:port/db")
+		}
+	case rest == "":
+		v.add(path, "want %s:PATH", scheme)
+	}
+}
+
+// tariff reports each billing.FieldError under tariff.<field>.
+func (v *validation) tariff(t billing.Tariff) {
+	err := t.Validate()
+	if err == nil {
+		return
+	}
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		var fe *billing.FieldError
+		if errors.As(e, &fe) {
+			v.add("tariff."+fe.Field, "%v", fe.Err)
+			return
+		}
+		v.add("tariff", "%v", e)
+	}
+	walk(err)
+}

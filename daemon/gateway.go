@@ -1,0 +1,309 @@
+package daemon
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/usapp/usapp/comms/envelope"
+	"github.com/usapp/usapp/comms/pki"
+	"github.com/usapp/usapp/comms/pki/est"
+	"github.com/usapp/usapp/computing/keystore"
+	"github.com/usapp/usapp/computing/spool"
+	"github.com/usapp/usapp/config"
+	"github.com/usapp/usapp/framework"
+	"github.com/usapp/usapp/metering"
+	"github.com/usapp/usapp/platform/bus"
+	"github.com/usapp/usapp/roles/ca"
+	"github.com/usapp/usapp/roles/gateway"
+	"github.com/usapp/usapp/roles/meter"
+	"github.com/usapp/usapp/sim/household"
+)
+
+// RunGateway runs a home gateway with its meters until ctx ends: it enrols
+// (once; identities persist in data_dir and the keystore), fetches and checks
+// the head-end's keys, and forwards a register per meter every interval.
+func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	if cfg.CA.URL == "" || cfg.CA.RootFile == "" || cfg.Bus.URL == "" || cfg.Gateway.HeadEndURL == "" {
+		return &Hinted{errors.New("a gateway needs ca.url, ca.root_file, bus.url and gateway.headend_url"),
+			"point them at the head-end daemon (see config/example.yaml)"}
+	}
+	ks, err := openKeystore(cfg)
+	if err != nil {
+		return err
+	}
+	root, err := ca.ReadRoot(cfg.CA.RootFile)
+	if err != nil {
+		return &Hinted{err, "ca.root_file must hold the PEM root the CA wrote (its data_dir/ca/ca.pem)"}
+	}
+	anon := &est.Client{BaseURL: cfg.CA.URL, HTTP: httpClient(clientTLS(root))}
+	gwID, gwKey, err := enrolled(ctx, cfg, ks, anon, "gateway", cfg.Gateway.Name, func() (string, error) { return readToken(cfg.CA.TokenFile) })
+	if err != nil {
+		return fmt.Errorf("gateway enrolment: %w", err)
+	}
+	authed := &est.Client{BaseURL: cfg.CA.URL, HTTP: httpClient(clientTLS(root, tlsCert(gwID.Cert, gwKey)))}
+	he, err := fetchHeadEnd(ctx, cfg.Gateway.HeadEndURL, anon, root)
+	if err != nil {
+		return err
+	}
+	conn, err := bus.Connect(ctx, bus.ClientConfig{URL: cfg.Bus.URL, TLS: clientTLS(root, tlsCert(gwID.Cert, gwKey)),
+		Identity: gwID.LFDI, Name: cfg.Gateway.Name, Log: log})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool.db"), log.With("role", "spool"))
+	if err != nil {
+		return err
+	}
+	defer sp.Close()
+	sess, err := envelope.NewSession(he.hpke, gwID.LFDI)
+	if err != nil {
+		return err
+	}
+	gw, err := gateway.New(gateway.Config{LFDI: gwID.LFDI, Retransmit: time.Duration(cfg.Gateway.Retransmit), Origin: he.origin},
+		conn, sp, sess, gateway.HeadEndKeys{LFDI: he.id.LFDI, SigningKey: he.signing}, log)
+	if err != nil {
+		return err
+	}
+	meters, err := startMeters(ctx, cfg, ks, anon, authed)
+	if err != nil {
+		return err
+	}
+	addr, stopHTTP, err := serveHTTP(ctx, cfg.Gateway.HTTP, gatewayHandler(gw), log)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+	log.Info("gateway ready", "lfdi", gwID.LFDI, "meters", len(meters), "http", addr.String())
+	done := make(chan error, 1)
+	go func() { done <- gw.Run(ctx) }()
+	runMeters(ctx, cfg, meters, gw, log)
+	return <-done
+}
+
+func httpClient(t *tls.Config) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: t}}
+}
+
+// enrolled returns the identity saved in data_dir/<file>.pem with its
+// keystore key, enrolling with a token on first start and rotating the
+// certificate over EST when it nears expiry.
+func enrolled(ctx context.Context, cfg *config.Config, ks keystore.Keystore, c *est.Client, file, name string,
+	token func() (string, error)) (pki.Identity, ed25519.PrivateKey, error) {
+	key, err := ed25519Key(ks, file)
+	if err != nil {
+		return pki.Identity{}, nil, err
+	}
+	path := filepath.Join(cfg.DataDir, file+".pem")
+	cert, err := ca.ReadRoot(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		tok, err := token()
+		if err != nil {
+			return pki.Identity{}, nil, err
+		}
+		if cert, err = c.Enroll(ctx, tok, key, name); err != nil {
+			return pki.Identity{}, nil, err
+		}
+	case err != nil:
+		return pki.Identity{}, nil, err
+	case pki.NeedsRotation(cert, time.Now()):
+		rc := &est.Client{BaseURL: c.BaseURL, HTTP: httpClient(withCert(c, tlsCert(cert, key)))}
+		if cert, err = rc.Reenroll(ctx, key, name); err != nil {
+			return pki.Identity{}, nil, fmt.Errorf("rotate %s: %w", file, err)
+		}
+	default:
+		id, err := pki.IdentityOf(cert)
+		return id, key, err
+	}
+	if err := ca.WriteRoot(path, cert); err != nil {
+		return pki.Identity{}, nil, err
+	}
+	id, err := pki.IdentityOf(cert)
+	return id, key, err
+}
+
+func withCert(c *est.Client, cert tls.Certificate) *tls.Config {
+	t := c.HTTP.Transport.(*http.Transport).TLSClientConfig.Clone()
+	t.Certificates = []tls.Certificate{cert}
+	return t
+}
+
+func readToken(path string) (string, error) {
+	if path == "" {
+		return "", &Hinted{errors.New("no enrolment token"), "set ca.token_file to a file holding this gateway's one-time token"}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	tok, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	return strings.TrimSpace(tok), nil
+}
+
+type headEndKeys struct {
+	id      pki.Identity
+	signing ed25519.PublicKey
+	hpke    *ecdh.PublicKey
+	origin  string
+}
+
+// fetchHeadEnd reads the head-end's key bundle and checks it against the
+// CA root and the current CRL.
+func fetchHeadEnd(ctx context.Context, url string, anon *est.Client, root *x509.Certificate) (headEndKeys, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(url, "/")+"/usapp/v1/headend", nil)
+	if err != nil {
+		return headEndKeys{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return headEndKeys{}, fmt.Errorf("head-end keys: %w", err)
+	}
+	defer resp.Body.Close()
+	var b HeadEndBundle
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&b); err != nil {
+		return headEndKeys{}, fmt.Errorf("head-end keys: %w", err)
+	}
+	v := pki.NewVerifier(root)
+	if crl, err := anon.CRL(ctx); err == nil {
+		if err := v.SetCRL(crl, time.Now()); err != nil {
+			return headEndKeys{}, err
+		}
+	}
+	id, signing, hk, err := b.Verify(v, time.Now())
+	if err != nil {
+		return headEndKeys{}, err
+	}
+	return headEndKeys{id: id, signing: signing, hpke: hk, origin: b.Origin}, nil
+}
+
+// homeMeter is a meter with where its state is saved.
+type homeMeter struct {
+	m     *meter.Meter
+	state string
+	next  time.Time
+}
+
+type meterFile struct {
+	meter.State
+	Next time.Time `json:"next"`
+}
+
+// startMeters enrols (or reloads) each meter behind this gateway.
+func startMeters(ctx context.Context, cfg *config.Config, ks keystore.Keystore, anon, authed *est.Client) ([]*homeMeter, error) {
+	start := time.Now().UTC().Truncate(metering.Interval)
+	var out []*homeMeter
+	for i := range cfg.Gateway.Meters {
+		name := fmt.Sprintf("%s-meter-%d", cfg.Gateway.Name, i+1)
+		id, key, err := enrolled(ctx, cfg, ks, anon, fmt.Sprintf("meter-%d", i+1), name,
+			func() (string, error) { return authed.MeterToken(ctx, name) })
+		if err != nil {
+			return nil, fmt.Errorf("meter %d: %w", i+1, err)
+		}
+		tr, err := traceFor(cfg, i, start)
+		if err != nil {
+			return nil, err
+		}
+		hm := &homeMeter{state: filepath.Join(cfg.DataDir, fmt.Sprintf("meter-%d.state", i+1)), next: start}
+		var saved meterFile
+		if b, err := os.ReadFile(hm.state); err == nil {
+			if err := json.Unmarshal(b, &saved); err != nil {
+				return nil, fmt.Errorf("%s: %w", hm.state, err)
+			}
+			hm.next = saved.Next
+		}
+		hm.m = meter.Restore(id.LFDI, key, tr, saved.State)
+		out = append(out, hm)
+	}
+	return out, nil
+}
+
+func traceFor(cfg *config.Config, i int, start time.Time) (*household.Trace, error) {
+	switch cfg.Gateway.Data {
+	case "ukdale":
+		return household.UKDALE()
+	case "synthetic":
+		return household.Synthetic{Seed: cfg.Gateway.Seed*1_000_003 + int64(i), Start: start, Step: time.Minute, Duration: 24 * time.Hour}.Generate(), nil
+	}
+	f, err := os.Open(cfg.Gateway.Data)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return household.LoadUKDALE(f, cfg.Gateway.Data)
+}
+
+// runMeters closes a register per meter every interval. The register's
+// interval advances by 30 minutes each time, so a short interval replays a
+// day faster; its state is saved before the reading leaves the meter, so a
+// restart never reuses a counter.
+func runMeters(ctx context.Context, cfg *config.Config, meters []*homeMeter, gw *gateway.Gateway, log *slog.Logger) {
+	t := time.NewTicker(time.Duration(cfg.Gateway.Interval))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, hm := range meters {
+			r, err := hm.m.Read(hm.next, time.Now())
+			if err != nil {
+				log.Error("meter read", "err", err)
+				continue
+			}
+			hm.next = hm.next.Add(metering.Interval)
+			if err := saveMeter(hm); err != nil {
+				log.Error("meter state", "err", err)
+				return
+			}
+			if err := gw.Submit(ctx, r); err != nil && ctx.Err() == nil {
+				log.Error("submit", "err", err)
+			}
+		}
+	}
+}
+
+func saveMeter(hm *homeMeter) error {
+	b, err := json.Marshal(meterFile{State: hm.m.State(), Next: hm.next})
+	if err != nil {
+		return err
+	}
+	tmp := hm.state + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, hm.state)
+}
+
+func gatewayHandler(gw *gateway.Gateway) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /controls", framework.ControlsHandler("gateway", gw.Controls))
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, gw.Stats()) })
+	return mux
+}

@@ -1,0 +1,209 @@
+package daemon
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/usapp/usapp/comms/envelope"
+	"github.com/usapp/usapp/comms/pki"
+	"github.com/usapp/usapp/comms/pki/est"
+	"github.com/usapp/usapp/computing/keystore"
+	"github.com/usapp/usapp/config"
+	"github.com/usapp/usapp/framework"
+	"github.com/usapp/usapp/platform/bus"
+	"github.com/usapp/usapp/platform/store"
+	"github.com/usapp/usapp/roles/ca"
+	"github.com/usapp/usapp/roles/headend"
+	"github.com/usapp/usapp/sim/clock"
+)
+
+// RunHeadEnd runs the head-end (with its embedded CA and bus unless
+// configured otherwise) until ctx ends.
+func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	if cfg.CA.URL != "" {
+		return &Hinted{errors.New("a head-end with an external CA is not supported yet"),
+			"leave ca.url empty: the head-end then runs the CA itself and gateways enrol at ca.listen"}
+	}
+	ks, err := openKeystore(cfg)
+	if err != nil {
+		return err
+	}
+	auth, err := startCA(cfg, ks, log)
+	if err != nil {
+		return err
+	}
+	defer auth.Shutdown(context.Background())
+	root := auth.CA().Certificate()
+
+	id, key, err := headEndIdentity(cfg, ks, auth.CA())
+	if err != nil {
+		return err
+	}
+	hpke, err := x25519Key(ks, "headend-hpke")
+	if err != nil {
+		return err
+	}
+	busURL, stopBus, err := startBus(cfg, ks, auth)
+	if err != nil {
+		return err
+	}
+	defer stopBus()
+
+	dsn := cfg.Store.DSN
+	if dsn == "" {
+		dsn = "sqlite:" + filepath.Join(cfg.DataDir, "headend.db")
+	}
+	st, err := store.Open(ctx, dsn, log.With("role", "store"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	estc := &est.Client{BaseURL: auth.URL(), HTTP: &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: clientTLS(root)}}}
+	resolver := headend.NewResolver(pki.NewVerifier(root), headend.ESTDirectory(estc))
+	crl, err := estc.CRL(ctx)
+	if err != nil {
+		return fmt.Errorf("headend: first CRL: %w", err)
+	}
+	if err := resolver.SetCRL(crl, time.Now()); err != nil {
+		return err
+	}
+	go resolver.WatchCRL(ctx, estc.CRL, time.Now, time.Minute, log)
+
+	opener, err := envelope.NewOpener(envelope.OpenerConfig{Key: hpke, Keys: resolver, MaxAge: time.Duration(cfg.HeadEnd.MaxAge)})
+	if err != nil {
+		return err
+	}
+	ing, err := headend.NewIngester(ctx, headend.IngesterConfig{Opener: opener, Store: st, Resolver: resolver,
+		Origin: cfg.HeadEnd.Origin, Self: id.LFDI, Key: key, Log: log.With("role", "headend")})
+	if err != nil {
+		return err
+	}
+	conn, err := bus.Connect(ctx, bus.ClientConfig{URL: busURL, TLS: clientTLS(root, tlsCert(id.Cert, key)),
+		Identity: id.LFDI, Name: "headend", Log: log})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	he, err := headend.New(headend.Config{Batch: cfg.HeadEnd.Batch, AckWait: time.Duration(cfg.HeadEnd.AckWait),
+		Tariff: cfg.Tariff, Origin: cfg.HeadEnd.Origin}, ing, st, conn, clock.Real{}, log.With("role", "headend"))
+	if err != nil {
+		return err
+	}
+	bundle := NewHeadEndBundle(cfg.HeadEnd.Origin, id.Cert, key, hpke.PublicKey())
+	addr, stopHTTP, err := serveHTTP(ctx, cfg.HeadEnd.HTTP, headEndHandler(he, bundle), log)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+	log.Info("head-end ready", "http", addr.String(), "bus", busURL, "ca", auth.URL(), "store", st.Dialect())
+	return he.Run(ctx)
+}
+
+// headEndIdentity loads the head-end's certificate, issuing one from the
+// embedded CA on first start and again when it nears expiry.
+func headEndIdentity(cfg *config.Config, ks keystore.Keystore, c *pki.CA) (pki.Identity, ed25519.PrivateKey, error) {
+	key, err := ed25519Key(ks, "headend")
+	if err != nil {
+		return pki.Identity{}, nil, err
+	}
+	path := filepath.Join(cfg.DataDir, "headend.pem")
+	cert, err := ca.ReadRoot(path)
+	if err != nil || pki.NeedsRotation(cert, time.Now()) || !cert.PublicKey.(ed25519.PublicKey).Equal(key.Public()) {
+		if cert, err = c.Issue(pki.RoleHeadEnd, cfg.HeadEnd.Name, "", key.Public(), time.Now()); err != nil {
+			return pki.Identity{}, nil, err
+		}
+		if err := ca.WriteRoot(path, cert); err != nil {
+			return pki.Identity{}, nil, err
+		}
+	}
+	id, err := pki.IdentityOf(cert)
+	return id, key, err
+}
+
+// startBus starts the embedded bus unless bus.url names an external one.
+func startBus(cfg *config.Config, ks keystore.Keystore, auth *ca.Authority) (string, func(), error) {
+	if cfg.Bus.URL != "" {
+		return cfg.Bus.URL, func() {}, nil
+	}
+	key, err := ed25519Key(ks, "bus-tls")
+	if err != nil {
+		return "", nil, err
+	}
+	cert, err := auth.CA().IssueServer(pki.RoleBus, "bus", hostsOf(cfg.Bus.Listen), key.Public(), time.Now())
+	if err != nil {
+		return "", nil, err
+	}
+	tcfg := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{tlsCert(cert, key)},
+		ClientCAs: rootPool(auth.CA().Certificate()), ClientAuth: tls.RequireAndVerifyClientCert}
+	srv, err := bus.StartServer(bus.ServerConfig{Dir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.Bus.Listen,
+		TLS: tcfg, Verifier: ca.BusVerifier(auth.Verifier())})
+	if err != nil {
+		return "", nil, err
+	}
+	return srv.ClientURL(), srv.Shutdown, nil
+}
+
+func x25519Key(ks keystore.Keystore, name string) (*ecdh.PrivateKey, error) {
+	k, err := ks.Get(name)
+	if errors.Is(err, keystore.ErrNotFound) {
+		nk, err := ecdh.X25519().GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		return nk, ks.Put(name, nk)
+	}
+	if err != nil {
+		return nil, err
+	}
+	xk, ok := k.(*ecdh.PrivateKey)
+	if !ok || xk.Curve() != ecdh.X25519() {
+		return nil, fmt.Errorf("keystore entry %q is not an X25519 key", name)
+	}
+	return xk, nil
+}
+
+func headEndHandler(he *headend.HeadEnd, bundle HeadEndBundle) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /controls", framework.ControlsHandler("headend", he.Controls))
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, he.Ingester().Stats()) })
+	mux.HandleFunc("GET /bills", func(w http.ResponseWriter, r *http.Request) {
+		bills, err := he.Bills(r.Context())
+		if err != nil {
+			http.Error(w, "billing unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		writeJSON(w, bills)
+	})
+	mux.HandleFunc("GET /log/checkpoint", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write(he.Ingester().Checkpoint())
+	})
+	mux.HandleFunc("GET /usapp/v1/headend", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, bundle) })
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+var (
+	_ = os.ReadFile
+	_ = x509.ParseCertificate
+)

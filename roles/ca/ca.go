@@ -1,0 +1,225 @@
+// Package ca is the certificate authority role: it runs the CA of comms/pki
+// behind EST over HTTPS (comms/pki/est), publishes the CRL, answers
+// certificate look-ups by LFDI, and lets an enrolled gateway obtain one-time
+// tokens that bind its meters to it.
+//
+// Controls: A1.enrolment, A1.certificate-rotation, A1.revocation, and
+// B1.keys-at-rest for the CA's own key.
+//
+// # HTTP API (version 1, a public contract)
+//
+//	GET  /.well-known/est/cacerts          the root certificate (DER)
+//	POST /.well-known/est/simpleenroll     enrol with a one-time token
+//	POST /.well-known/est/simplereenroll   rotate, authenticated by the current certificate
+//	GET  /crl                              the current CRL (DER)
+//	GET  /usapp/v1/certs/{lfdi}            a certificate the CA issued (DER), 404 if none
+//	POST /usapp/v1/meter-token?name=N      a gateway (client certificate) asks for a token
+//	                                       that enrols a meter bound to it
+//	GET  /controls                         the controls this role runs
+//
+// The EST paths and the two USaPP extensions are served by comms/pki/est.
+package ca
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/usapp/usapp/comms/pki"
+	"github.com/usapp/usapp/comms/pki/est"
+	"github.com/usapp/usapp/computing/keystore"
+	"github.com/usapp/usapp/framework"
+	"github.com/usapp/usapp/sim/clock"
+)
+
+// KeyName is the keystore entry of the CA's signing key.
+const KeyName = "ca"
+
+// RootFile is the PEM file of the root certificate in the CA's data dir.
+const RootFile = "ca.pem"
+
+// Config sets up the CA role.
+type Config struct {
+	Name    string      // CA name, e.g. "USaPP Demo CA"
+	DataDir string      // state.json, ca.pem, certs/
+	Listen  string      // HTTPS listen address, "127.0.0.1:0" picks a port
+	Hosts   []string    // names and IPs in the server certificate
+	Clock   clock.Clock // issuance time and TLS time
+	Log     *slog.Logger
+}
+
+// Authority is the running CA role.
+type Authority struct {
+	cfg      Config
+	ca       *pki.CA
+	dir      *directory
+	verifier *pki.Verifier
+	srv      *http.Server
+	ln       net.Listener
+	mu       sync.Mutex
+	crlAt    time.Time
+}
+
+// Open loads the CA from cfg.DataDir and ks, creating a new root on first use.
+func Open(cfg Config, ks keystore.Keystore) (*Authority, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "certs"), 0o700); err != nil {
+		return nil, err
+	}
+	st, err := pki.OpenFileState(filepath.Join(cfg.DataDir, "state.json"))
+	if err != nil {
+		return nil, err
+	}
+	dir, err := openDirectory(st, filepath.Join(cfg.DataDir, "certs"))
+	if err != nil {
+		return nil, err
+	}
+	ca, err := loadOrCreate(cfg, ks, dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Authority{cfg: cfg, ca: ca, dir: dir, verifier: pki.NewVerifier(ca.Certificate())}, nil
+}
+
+func loadOrCreate(cfg Config, ks keystore.Keystore, st pki.State) (*pki.CA, error) {
+	rootPath := filepath.Join(cfg.DataDir, RootFile)
+	k, err := ks.Get(KeyName)
+	if errors.Is(err, keystore.ErrNotFound) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		if err := ks.Put(KeyName, key); err != nil {
+			return nil, err
+		}
+		ca, err := pki.NewCA(cfg.Name, key, st, cfg.Clock.Now(), 10*365*24*time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		return ca, WriteRoot(rootPath, ca.Certificate())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ca: key: %w", err)
+	}
+	key, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("ca: keystore entry %q is not an ECDSA key", KeyName)
+	}
+	root, err := ReadRoot(rootPath)
+	if err != nil {
+		return nil, err
+	}
+	return pki.LoadCA(root, key, st)
+}
+
+// CA returns the authority's CA, for in-process bootstrapping of services.
+func (a *Authority) CA() *pki.CA { return a.ca }
+
+// Start listens and serves HTTPS in the background; it does not block.
+func (a *Authority) Start(serverKey crypto.Signer) error {
+	now := a.cfg.Clock.Now()
+	cert, err := a.ca.IssueServer(pki.RoleCA, "ca", a.cfg.Hosts, serverKey.Public(), now)
+	if err != nil {
+		return err
+	}
+	if err := a.refreshCRL(now); err != nil {
+		return err
+	}
+	// The handler, not TLS, judges client certificates, so that a revoked
+	// device gets a clear 403 rather than a failed handshake.
+	tcfg := est.ServerTLSConfig(tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: serverKey, Leaf: cert})
+	tcfg.Time = a.cfg.Clock.Now
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("ca: listen: %w", err)
+	}
+	a.ln = tls.NewListener(ln, tcfg)
+	a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.cfg.Log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.cfg.Log.Error("ca server", "err", err)
+		}
+	}()
+	return nil
+}
+
+// URL is the base URL of the running server.
+func (a *Authority) URL() string { return "https://" + a.ln.Addr().String() }
+
+// Shutdown stops the server.
+func (a *Authority) Shutdown(ctx context.Context) error {
+	if a.srv == nil {
+		return nil
+	}
+	return a.srv.Shutdown(ctx)
+}
+
+// Handler routes the CA's HTTP API.
+func (a *Authority) Handler() http.Handler {
+	mux := http.NewServeMux()
+	estH := est.NewHandler(a.ca, a.cfg.Clock.Now, a.cfg.Log).WithDirectory(a.dir.lookup)
+	mux.Handle("GET /controls", framework.ControlsHandler("ca", a.ca.Controls))
+	mux.Handle("/", estH)
+	return mux
+}
+
+// refreshCRL re-signs the CRL the verifier uses at most once a minute.
+func (a *Authority) refreshCRL(now time.Time) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.crlAt.IsZero() && now.Sub(a.crlAt) < time.Minute && !now.Before(a.crlAt) {
+		return nil
+	}
+	der, err := a.ca.CRL(now)
+	if err != nil {
+		return err
+	}
+	a.crlAt = now
+	return a.verifier.SetCRL(der, now)
+}
+
+// Revoke revokes a certificate and makes the CA's own checks see it at once.
+func (a *Authority) Revoke(cert *x509.Certificate) error {
+	now := a.cfg.Clock.Now()
+	if err := a.ca.Revoke(cert.SerialNumber, now); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.crlAt = time.Time{}
+	a.mu.Unlock()
+	return a.refreshCRL(now)
+}
+
+// WriteRoot writes a certificate as PEM.
+func WriteRoot(path string, c *x509.Certificate) error {
+	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o644)
+}
+
+// ReadRoot reads a PEM certificate.
+func ReadRoot(path string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("%s: no PEM certificate", path)
+	}
+	return x509.ParseCertificate(blk.Bytes)
+}
