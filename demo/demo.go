@@ -167,7 +167,7 @@ func (w *world) startCA(ctx context.Context) error {
 		return err
 	}
 	w.auth, err = ca.Open(ca.Config{Name: "USaPP Demo CA", DataDir: filepath.Join(w.dir, "ca"), Listen: "127.0.0.1:0",
-		Hosts: []string{"127.0.0.1", "localhost"}, Clock: w.clk, Log: w.o.Log.With("role", "ca")}, ks)
+		Hosts: []string{"127.0.0.1", "localhost"}, Clock: w.clk, Log: w.o.Log.With("role", "ca"), State: pki.NewMemState()}, ks)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 
 	"github.com/usapp/usapp/demo"
 )
@@ -14,6 +15,8 @@ type demoCmd struct {
 	Seed  int64  `help:"Seed of the synthetic homes." default:"1"`
 	Out   string `help:"Output directory (summary.json, data/)." default:"usapp-out" type:"path"`
 	Quiet bool   `help:"No progress bar."`
+
+	CPUProfile string `name:"cpuprofile" help:"Write a CPU profile (go tool pprof) of the run to this file." type:"path"`
 }
 
 func (d *demoCmd) Run(g *globals) error {
@@ -22,6 +25,17 @@ func (d *demoCmd) Run(g *globals) error {
 		opts.Progress = os.Stderr
 	}
 	fmt.Fprintf(os.Stderr, "usapp demo: %d homes, %d h, seed %d; output in %s\n", d.Homes, d.Hours, d.Seed, d.Out)
+	if d.CPUProfile != "" {
+		f, err := os.Create(d.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	sum, err := demo.Run(g.ctx, opts)
 	if err != nil {
 		return err

@@ -60,6 +60,11 @@ type Config struct {
 	Hosts   []string    // names and IPs in the server certificate
 	Clock   clock.Clock // issuance time and TLS time
 	Log     *slog.Logger
+	// State holds tokens, serials and revocations. Nil means a durable
+	// pki.FileState in DataDir; the demo, whose data dir lives for one run,
+	// passes pki.NewMemState() (FileState rewrites its file on every change,
+	// which suits thousands of devices, not a thousand-home burst).
+	State pki.State
 }
 
 // Authority is the running CA role.
@@ -82,9 +87,12 @@ func Open(cfg Config, ks keystore.Keystore) (*Authority, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "certs"), 0o700); err != nil {
 		return nil, err
 	}
-	st, err := pki.OpenFileState(filepath.Join(cfg.DataDir, "state.json"))
-	if err != nil {
-		return nil, err
+	st := cfg.State
+	if st == nil {
+		var err error
+		if st, err = pki.OpenFileState(filepath.Join(cfg.DataDir, "state.json")); err != nil {
+			return nil, err
+		}
 	}
 	dir, err := openDirectory(st, filepath.Join(cfg.DataDir, "certs"))
 	if err != nil {

@@ -80,6 +80,12 @@ type Gateway struct {
 	witness   *ledger.Witness
 	notices   *envelope.ReplayWindow
 
+	// pending holds the records of readings sent and not yet settled, so a
+	// receipt is checked without a spool read; after a restart it is empty
+	// and the spool answers.
+	pendingMu sync.Mutex
+	pending   map[spool.Key][]byte
+
 	sent, accepted, rejected, retrans, verified, mismatches atomic.Uint64
 }
 
@@ -98,7 +104,7 @@ func New(cfg Config, conn *bus.Conn, sp *spool.Spool, session *envelope.Session,
 	}
 	return &Gateway{cfg: cfg, conn: conn, spool: sp, session: session, verifier: v, headend: he,
 		log: log.With("gateway", cfg.LFDI), witness: ledger.NewWitness(v, cfg.Origin),
-		notices: envelope.NewReplayWindow(1024)}, nil
+		notices: envelope.NewReplayWindow(1024), pending: map[spool.Key][]byte{}}, nil
 }
 
 // Subscribe attaches the receipt handler. Run calls it; a caller that drives
@@ -130,25 +136,30 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 // Submit takes a signed register from the meter: seal, spool, publish. It
 // returns once the reading is durable in the spool; a failed publish is left
-// to retransmission.
+// to retransmission. The spool entry records the first send before it
+// happens, so one durable write covers both and a crash in between only
+// makes the reading due for retransmission.
 func (g *Gateway) Submit(ctx context.Context, r meter.Reading) error {
 	sealed, err := g.session.Seal(r.Signed)
 	if err != nil {
 		return fmt.Errorf("gateway: seal: %w", err)
 	}
-	e := spool.Entry{Gateway: g.cfg.LFDI, Meter: r.Register.Meter, Counter: r.Counter, Sealed: sealed, Record: r.Signed}
+	e := spool.Entry{Gateway: g.cfg.LFDI, Meter: r.Register.Meter, Counter: r.Counter, Sealed: sealed, Record: r.Signed,
+		Attempts: 1, LastSent: time.Now()}
 	if err := g.spool.Put(ctx, e); err != nil {
 		return fmt.Errorf("gateway: spool: %w", err)
 	}
+	g.pendingMu.Lock()
+	g.pending[e.Key()] = e.Record
+	g.pendingMu.Unlock()
 	g.sent.Add(1)
-	if err := g.publish(ctx, e); err != nil {
+	if err := g.publish(ctx, e, 1); err != nil {
 		g.log.Warn("publish failed; will retransmit", "meter", e.Meter, "counter", e.Counter, "err", err)
-		return nil
 	}
-	return g.spool.MarkSent(ctx, g.cfg.LFDI, []spool.Key{{Meter: e.Meter, Counter: e.Counter}}, time.Now())
+	return nil
 }
 
-func (g *Gateway) publish(ctx context.Context, e spool.Entry) error {
+func (g *Gateway) publish(ctx context.Context, e spool.Entry, attempt int) error {
 	id := headend.ReadingID(e.Meter, e.Counter)
 	hdr := nats.Header{}
 	hdr.Set(headend.HeaderReading, id)
@@ -157,7 +168,10 @@ func (g *Gateway) publish(ctx context.Context, e spool.Entry) error {
 		hdr.Set(headend.HeaderKnownSize, strconv.FormatInt(cp.Size, 10))
 	}
 	g.witnessMu.Unlock()
-	return bus.PublishReadingHeaders(ctx, g.conn, g.cfg.LFDI, id, e.Sealed, hdr)
+	// The attempt number is part of the message ID: the stream's duplicate
+	// window then drops only a publish repeated within one attempt, while a
+	// retransmission reaches the head-end, which answers it idempotently.
+	return bus.PublishReadingHeaders(ctx, g.conn, g.cfg.LFDI, id+"/"+strconv.Itoa(attempt), e.Sealed, hdr)
 }
 
 // RetransmitDue republishes every spooled reading without a receipt that was
@@ -169,7 +183,7 @@ func (g *Gateway) RetransmitDue(ctx context.Context, now time.Time) error {
 	}
 	var keys []spool.Key
 	for _, e := range due {
-		if err := g.publish(ctx, e); err != nil {
+		if err := g.publish(ctx, e, e.Attempts+1); err != nil {
 			return err
 		}
 		keys = append(keys, spool.Key{Meter: e.Meter, Counter: e.Counter})
@@ -201,7 +215,7 @@ func (g *Gateway) onFeedback(data []byte) {
 			return
 		}
 		for _, it := range m.Items {
-			g.checkItem(ctx, m.Checkpoint, it)
+			g.checkItem(ctx, cp, m.Checkpoint, it)
 		}
 		g.verified.Add(1)
 	}
@@ -237,8 +251,9 @@ func (g *Gateway) observe(cp ledger.Checkpoint, m *feedback.Message) bool {
 	return true
 }
 
-func (g *Gateway) checkItem(ctx context.Context, checkpoint []byte, it feedback.Item) {
-	e, err := g.spool.Get(ctx, g.cfg.LFDI, spool.Key{Meter: it.Meter, Counter: it.Counter})
+func (g *Gateway) checkItem(ctx context.Context, cp ledger.Checkpoint, checkpoint []byte, it feedback.Item) {
+	k := spool.Key{Meter: it.Meter, Counter: it.Counter}
+	record, err := g.record(ctx, k)
 	if err != nil {
 		if !errors.Is(err, spool.ErrNotFound) {
 			g.log.Warn("spool lookup", "err", err)
@@ -251,7 +266,7 @@ func (g *Gateway) checkItem(ctx context.Context, checkpoint []byte, it feedback.
 	}
 	rc := ledger.Receipt{Index: it.Index, Checkpoint: checkpoint, Proof: proof}
 	copy(rc.Leaf[:], it.Leaf)
-	if _, err := ledger.VerifyReceipt(g.verifier, g.cfg.Origin, e.Record, rc); err != nil {
+	if err := ledger.VerifyInclusion(cp, record, rc); err != nil {
 		g.alert("receipt does not match the reading sent", err, "meter", it.Meter, "counter", it.Counter)
 		return
 	}
@@ -260,14 +275,33 @@ func (g *Gateway) checkItem(ctx context.Context, checkpoint []byte, it feedback.
 		g.log.Error("encode receipt", "err", err)
 		return
 	}
-	first, err := g.spool.Ack(ctx, g.cfg.LFDI, spool.Key{Meter: it.Meter, Counter: it.Counter}, raw)
+	first, err := g.spool.Ack(ctx, g.cfg.LFDI, k, raw)
 	if err != nil {
 		g.log.Warn("spool ack", "err", err)
 		return
 	}
+	g.settled(k)
 	if first {
 		g.accepted.Add(1)
 	}
+}
+
+// record returns the gateway's own copy of a reading it sent.
+func (g *Gateway) record(ctx context.Context, k spool.Key) ([]byte, error) {
+	g.pendingMu.Lock()
+	r, ok := g.pending[k]
+	g.pendingMu.Unlock()
+	if ok {
+		return r, nil
+	}
+	e, err := g.spool.Get(ctx, g.cfg.LFDI, k)
+	return e.Record, err
+}
+
+func (g *Gateway) settled(k spool.Key) {
+	g.pendingMu.Lock()
+	delete(g.pending, k)
+	g.pendingMu.Unlock()
 }
 
 func (g *Gateway) onNotice(ctx context.Context, notice []byte) {
@@ -287,7 +321,11 @@ func (g *Gateway) onNotice(ctx context.Context, notice []byte) {
 	}
 	for _, r := range rs {
 		g.log.Warn("reading rejected by head-end", "meter", r.Meter, "counter", r.Counter, "reason", r.Reason)
-		first, err := g.spool.Reject(ctx, g.cfg.LFDI, spool.Key{Meter: r.Meter, Counter: r.Counter}, r.Reason)
+		k := spool.Key{Meter: r.Meter, Counter: r.Counter}
+		first, err := g.spool.Reject(ctx, g.cfg.LFDI, k, r.Reason)
+		if err == nil {
+			g.settled(k)
+		}
 		if err == nil && first {
 			g.rejected.Add(1)
 		}

@@ -106,8 +106,10 @@ func (h *HeadEnd) Run(ctx context.Context) error {
 		return fmt.Errorf("headend: streams: %w", err)
 	}
 	cons, err := h.conn.JS.CreateOrUpdateConsumer(ctx, bus.ReadingsStream, jetstream.ConsumerConfig{
-		Durable:       Consumer,
-		AckPolicy:     jetstream.AckAllPolicy,
+		Durable: Consumer,
+		// Explicit acks: with AckAll, a restarted head-end's first ack would
+		// also acknowledge what its predecessor fetched but never stored.
+		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       h.cfg.AckWait,
 		MaxAckPending: 64 * h.cfg.Batch,
 	})
@@ -171,8 +173,11 @@ func (h *HeadEnd) deliver(msgs []jetstream.Msg, fb map[string]*feedback.Message)
 			h.log.Warn("publish feedback", "route", route, "err", err)
 		}
 	}
-	if err := msgs[len(msgs)-1].Ack(); err != nil {
-		h.log.Warn("ack", "err", err)
+	for _, m := range msgs {
+		if err := m.Ack(); err != nil {
+			h.log.Warn("ack", "err", err)
+			return
+		}
 	}
 }
 
