@@ -91,7 +91,13 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	done := make(chan error, 1)
 	go func() { done <- gw.Run(ctx) }()
 	runMeters(ctx, cfg, meters, gw, log)
-	return <-done
+	err = <-done
+	// The final counters are the only record of what this run sent once the
+	// HTTP surface is gone: an operator (or a test) reconciles them with bills.
+	st := gw.Stats()
+	log.Info("gateway stopped", "sent", st.Sent, "accepted", st.Accepted, "rejected", st.Rejected,
+		"retransmissions", st.Retransmissions, "mismatches", st.Mismatches)
+	return err
 }
 
 func httpClient(t *tls.Config) *http.Client {

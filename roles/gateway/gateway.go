@@ -140,23 +140,32 @@ func (g *Gateway) Run(ctx context.Context) error {
 // happens, so one durable write covers both and a crash in between only
 // makes the reading due for retransmission.
 func (g *Gateway) Submit(ctx context.Context, r meter.Reading) error {
+	e, err := g.spoolReading(ctx, r)
+	if err != nil {
+		return err
+	}
+	if err := g.publish(ctx, e, 1); err != nil {
+		g.log.Warn("publish failed; will retransmit", "meter", e.Meter, "counter", e.Counter, "err", err)
+	}
+	return nil
+}
+
+// spoolReading seals r and makes it durable and pending, counted as sent.
+func (g *Gateway) spoolReading(ctx context.Context, r meter.Reading) (spool.Entry, error) {
 	sealed, err := g.session.Seal(r.Signed)
 	if err != nil {
-		return fmt.Errorf("gateway: seal: %w", err)
+		return spool.Entry{}, fmt.Errorf("gateway: seal: %w", err)
 	}
 	e := spool.Entry{Gateway: g.cfg.LFDI, Meter: r.Register.Meter, Counter: r.Counter, Sealed: sealed, Record: r.Signed,
 		Attempts: 1, LastSent: time.Now()}
 	if err := g.spool.Put(ctx, e); err != nil {
-		return fmt.Errorf("gateway: spool: %w", err)
+		return spool.Entry{}, fmt.Errorf("gateway: spool: %w", err)
 	}
 	g.pendingMu.Lock()
 	g.pending[e.Key()] = e.Record
 	g.pendingMu.Unlock()
 	g.sent.Add(1)
-	if err := g.publish(ctx, e, 1); err != nil {
-		g.log.Warn("publish failed; will retransmit", "meter", e.Meter, "counter", e.Counter, "err", err)
-	}
-	return nil
+	return e, nil
 }
 
 func (g *Gateway) publish(ctx context.Context, e spool.Entry, attempt int) error {

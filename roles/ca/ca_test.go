@@ -1,0 +1,110 @@
+package ca
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/usapp/usapp/comms/pki"
+	"github.com/usapp/usapp/comms/pki/est"
+	"github.com/usapp/usapp/computing/keystore"
+	"github.com/usapp/usapp/sim/clock"
+)
+
+func start(t *testing.T, dir string) *Authority {
+	t.Helper()
+	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(Config{Name: "test CA", DataDir: filepath.Join(dir, "ca"), Listen: "127.0.0.1:0",
+		Hosts: []string{"127.0.0.1"}, Clock: clock.Real{}}, ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	if err := a.Start(key); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Shutdown(context.Background()) })
+	return a
+}
+
+func client(a *Authority, certs ...tls.Certificate) *est.Client {
+	pool := x509.NewCertPool()
+	pool.AddCert(a.CA().Certificate())
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: certs, MinVersion: tls.VersionTLS13}}
+	return &est.Client{BaseURL: a.URL(), HTTP: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+}
+
+func enrol(t *testing.T, c *est.Client, tok, name string) (*x509.Certificate, ed25519.PrivateKey) {
+	t.Helper()
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	cert, err := c.Enroll(context.Background(), tok, key, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, key
+}
+
+// A gateway enrols, onboards its meter, and the head-end can then resolve
+// the meter's certificate by LFDI; a restarted CA keeps its root, its
+// directory and the tokens it has seen used.
+func TestEnrolOnboardResolveAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	a := start(t, dir)
+	ctx := context.Background()
+	tok, err := a.CA().NewToken(pki.RoleGateway, "home-1", "", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, gk := enrol(t, client(a), tok, "home-1")
+	mtok, err := client(a, tls.Certificate{Certificate: [][]byte{gw.Raw}, PrivateKey: gk}).MeterToken(ctx, "home-1-meter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := enrol(t, client(a), mtok, "home-1-meter")
+	got, err := client(a).Certificate(ctx, pki.LFDI(m.Raw))
+	if err != nil || !got.Equal(m) {
+		t.Fatalf("directory: %v", err)
+	}
+	root := a.CA().Certificate()
+	a.Shutdown(ctx)
+
+	b := start(t, dir)
+	if !b.CA().Certificate().Equal(root) {
+		t.Fatal("restarted CA has a new root")
+	}
+	if got, err := client(b).Certificate(ctx, pki.LFDI(m.Raw)); err != nil || !got.Equal(m) {
+		t.Fatalf("directory after restart: %v", err)
+	}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	if _, err := client(b).Enroll(ctx, tok, key, "again"); !errors.Is(err, pki.ErrTokenUsed) {
+		t.Fatalf("used token after restart: %v", err)
+	}
+}
+
+// Revoking through the authority reaches the verifier the bus uses at once.
+func TestRevokeReachesBusVerifier(t *testing.T) {
+	a := start(t, t.TempDir())
+	tok, _ := a.CA().NewToken(pki.RoleGateway, "home-2", "", time.Hour, time.Now())
+	gw, _ := enrol(t, client(a), tok, "home-2")
+	v := BusVerifier(a.Verifier())
+	id, err := v.VerifyPeer(gw, time.Now())
+	if err != nil || id.Role != string(pki.RoleGateway) || id.LFDI != pki.LFDI(gw.Raw) {
+		t.Fatalf("before revocation: %+v %v", id, err)
+	}
+	if err := a.Revoke(gw); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.VerifyPeer(gw, time.Now().Add(time.Second)); !errors.Is(err, pki.ErrRevoked) {
+		t.Fatalf("after revocation: %v", err)
+	}
+}
