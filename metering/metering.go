@@ -20,7 +20,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/usapp/usapp/internal/strictcbor"
 )
 
 // Interval is the billing register period: 30 minutes, as in the GB and
@@ -54,28 +54,7 @@ type wire struct {
 	Cumulative uint64 `cbor:"5,keyasint"`
 }
 
-var (
-	encMode cbor.EncMode
-	decMode cbor.DecMode
-)
-
-func init() {
-	var err error
-	if encMode, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
-		panic(err)
-	}
-	decMode, err = cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		IndefLength:       cbor.IndefLengthForbidden,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		MaxArrayElements:  16,
-		MaxMapPairs:       16,
-		MaxNestedLevels:   4,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-}
+var decMode = strictcbor.Decoder(16, 4)
 
 // Marshal encodes a register. It validates first, so a meter can never sign
 // a register the head-end would refuse.
@@ -83,7 +62,7 @@ func (r Register) Marshal() ([]byte, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	return encMode.Marshal(wire{r.Meter, uint64(r.Start.Unix()), uint32(r.Length / time.Second), r.EnergyWh, r.CumulativeWh})
+	return strictcbor.Marshal(wire{r.Meter, uint64(r.Start.Unix()), uint32(r.Length / time.Second), r.EnergyWh, r.CumulativeWh})
 }
 
 // Unmarshal decodes and validates a register.

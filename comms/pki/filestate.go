@@ -8,8 +8,9 @@ import (
 	"io/fs"
 	"math/big"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/usapp/usapp/internal/durable"
 )
 
 // FileState is a State kept in one JSON file that is rewritten atomically
@@ -93,44 +94,9 @@ func (f *FileState) write(d *stateData) error {
 	return writeFileAtomic(f.path, raw)
 }
 
-// writeFileAtomic replaces path with data, durably.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+func writeFileAtomic(path string, data []byte) error {
+	if err := durable.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("pki: write state: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(0o600); err == nil {
-		if _, err = tmp.Write(data); err == nil {
-			err = tmp.Sync()
-		}
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("pki: write state: %w", err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("pki: write state: %w", err)
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("pki: sync state dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("pki: sync state dir: %w", err)
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/usapp/usapp/internal/strictcbor"
 )
 
 // Limits bound what a decoder accepts, so a hostile peer cannot make a
@@ -82,33 +82,12 @@ var ErrMalformed = errors.New("feedback: malformed message")
 // RejectionKind is the envelope kind of a signed rejection notice.
 const RejectionKind = "rejection"
 
-var (
-	encMode cbor.EncMode
-	decMode cbor.DecMode
-)
-
-func init() {
-	var err error
-	if encMode, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
-		panic(err)
-	}
-	decMode, err = cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		IndefLength:       cbor.IndefLengthForbidden,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		MaxArrayElements:  MaxItems,
-		MaxMapPairs:       16,
-		MaxNestedLevels:   6,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-}
+var decMode = strictcbor.Decoder(MaxItems, 6)
 
 // Marshal encodes a message.
 func (m *Message) Marshal() ([]byte, error) {
 	m.Version = 1
-	return encMode.Marshal(m)
+	return strictcbor.Marshal(m)
 }
 
 // Unmarshal decodes and bounds-checks a message.
@@ -153,7 +132,7 @@ func checkProof(p [][]byte) error {
 }
 
 // MarshalRejections encodes the body of a rejection notice.
-func MarshalRejections(rs []Rejection) ([]byte, error) { return encMode.Marshal(rs) }
+func MarshalRejections(rs []Rejection) ([]byte, error) { return strictcbor.Marshal(rs) }
 
 // UnmarshalRejections decodes the body of a rejection notice.
 func UnmarshalRejections(b []byte) ([]Rejection, error) {

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/crypto/scrypt"
 
 	"github.com/usapp/usapp/framework"
+	"github.com/usapp/usapp/internal/durable"
 )
 
 // Sentinel errors; messages never carry key material or passphrases.
@@ -270,38 +271,14 @@ func readBounded(path string, limit int64) ([]byte, error) {
 }
 
 // writeExclusive writes dir/name durably, failing with ErrExists if it is
-// already there: temp file, fsync, hard link into place (link never
-// replaces), fsync of the directory.
-func writeExclusive(dir, name string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("keystore: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err = tmp.Chmod(0o600); err == nil {
-		if _, err = tmp.Write(data); err == nil {
-			err = tmp.Sync()
-		}
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
+// already there (durable.CreateFile never replaces a file).
+func writeExclusive(dir, name string, data []byte) error {
+	err := durable.CreateFile(filepath.Join(dir, name), data, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return ErrExists
 	}
 	if err != nil {
 		return fmt.Errorf("keystore: write: %w", err)
-	}
-	if err := os.Link(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return ErrExists
-		}
-		return fmt.Errorf("keystore: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("keystore: sync dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("keystore: sync dir: %w", err)
 	}
 	return nil
 }

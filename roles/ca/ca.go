@@ -43,6 +43,7 @@ import (
 	"github.com/usapp/usapp/comms/pki/est"
 	"github.com/usapp/usapp/computing/keystore"
 	"github.com/usapp/usapp/framework"
+	"github.com/usapp/usapp/internal/durable"
 	"github.com/usapp/usapp/sim/clock"
 )
 
@@ -216,7 +217,7 @@ func (a *Authority) Revoke(cert *x509.Certificate) error {
 
 // WriteRoot writes a certificate as PEM.
 func WriteRoot(path string, c *x509.Certificate) error {
-	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o644)
+	return durable.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o644)
 }
 
 // ReadRoot reads a PEM certificate.
