@@ -32,6 +32,7 @@ type Summary struct {
 	Integrity  struct {
 		CheckpointsVerified uint64 `json:"checkpoints_verified"`
 		Mismatches          uint64 `json:"mismatches"`
+		Deferred            uint64 `json:"deferred"` // answers not yet provably consistent; settled by retransmission
 		LogSize             int64  `json:"log_size"`
 	} `json:"integrity"`
 	HeadEnd           headend.Stats     `json:"headend"`
@@ -51,6 +52,7 @@ func (w *world) summarize(ctx context.Context, began, simStart time.Time) (*Summ
 		s.Readings.Retransmissions += st.Retransmissions
 		s.Integrity.CheckpointsVerified += st.CheckpointsVerified
 		s.Integrity.Mismatches += st.Mismatches
+		s.Integrity.Deferred += st.Deferred
 	}
 	s.Readings.Lost = s.Readings.Sent - min(s.Readings.Sent, s.Readings.Accepted+s.Readings.Rejected)
 	bills, err := w.he.Bills(ctx)

@@ -17,9 +17,15 @@
 //
 // A Message is a CBOR map with integer keys, deterministic encoding:
 //
-//	{1: checkpoint (bstr, signed note), 2: known size (uint),
-//	 3: consistency proof (array of 32-byte bstr, from known size to the checkpoint's size),
+//	{1: checkpoint (bstr, signed note),
+//	 3: consistency proofs (array of {1: from size (uint), 2: array of 32-byte bstr}),
 //	 4: items (array of Item), 5: rejection notice (bstr, COSE_Sign1), 6: version (uint, 1)}
+//
+// A consistency proof runs from an earlier tree size to the checkpoint's. The
+// head-end sends one from the size of the last checkpoint it answered the
+// route with, and one from the size the gateway said it had verified, so that
+// whichever the gateway holds it can check the log only grew.
+//
 //	Item: {1: meter, 2: counter, 3: status (1 accepted, 2 duplicate), 4: log index,
 //	       5: inclusion proof (array of 32-byte bstr), 6: leaf hash (32-byte bstr)}
 //	Rejection (the notice's body): array of {1: meter, 2: counter, 3: reason}
@@ -38,6 +44,7 @@ const (
 	MaxMessageSize = 1 << 20
 	MaxItems       = 4096
 	MaxProofLen    = 64 // a Merkle path of a log with 2^64 leaves
+	MaxProofs      = 4  // consistency proofs per message
 )
 
 // Status of one reading at the head-end.
@@ -66,14 +73,30 @@ type Rejection struct {
 	Reason  string `cbor:"3,keyasint"`
 }
 
+// Consistency proves the log at the checkpoint's size extends the log at
+// size From (RFC 6962 consistency proof).
+type Consistency struct {
+	From   int64    `cbor:"1,keyasint"`
+	Hashes [][]byte `cbor:"2,keyasint"`
+}
+
 // Message is one head-end answer to one route (gateway).
 type Message struct {
-	Checkpoint  []byte   `cbor:"1,keyasint,omitempty"`
-	KnownSize   int64    `cbor:"2,keyasint,omitempty"`
-	Consistency [][]byte `cbor:"3,keyasint,omitempty"`
-	Items       []Item   `cbor:"4,keyasint,omitempty"`
-	Notice      []byte   `cbor:"5,keyasint,omitempty"`
-	Version     uint8    `cbor:"6,keyasint"`
+	Checkpoint []byte        `cbor:"1,keyasint,omitempty"`
+	Proofs     []Consistency `cbor:"3,keyasint,omitempty"`
+	Items      []Item        `cbor:"4,keyasint,omitempty"`
+	Notice     []byte        `cbor:"5,keyasint,omitempty"`
+	Version    uint8         `cbor:"6,keyasint"`
+}
+
+// ProofFrom returns the consistency proof starting at size from.
+func (m *Message) ProofFrom(from int64) ([][]byte, bool) {
+	for _, p := range m.Proofs {
+		if p.From == from {
+			return p.Hashes, true
+		}
+	}
+	return nil, false
 }
 
 // ErrMalformed reports a message that does not decode or breaks a limit.
@@ -102,8 +125,16 @@ func Unmarshal(b []byte) (*Message, error) {
 	if m.Version != 1 {
 		return nil, fmt.Errorf("%w: version %d", ErrMalformed, m.Version)
 	}
-	if err := checkProof(m.Consistency); err != nil {
-		return nil, err
+	if len(m.Proofs) > MaxProofs {
+		return nil, fmt.Errorf("%w: %d consistency proofs", ErrMalformed, len(m.Proofs))
+	}
+	for _, p := range m.Proofs {
+		if p.From <= 0 {
+			return nil, fmt.Errorf("%w: consistency proof from size %d", ErrMalformed, p.From)
+		}
+		if err := checkProof(p.Hashes); err != nil {
+			return nil, err
+		}
 	}
 	for _, it := range m.Items {
 		if it.Status != Accepted && it.Status != Duplicate {

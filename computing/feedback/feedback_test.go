@@ -8,7 +8,7 @@ import (
 
 func sample() *Message {
 	h := bytes.Repeat([]byte{7}, 32)
-	return &Message{Checkpoint: []byte("origin\n3\nabc=\n"), KnownSize: 2, Consistency: [][]byte{h},
+	return &Message{Checkpoint: []byte("origin\n3\nabc=\n"), Proofs: []Consistency{{From: 2, Hashes: [][]byte{h}}},
 		Items: []Item{{Meter: "M", Counter: 4, Status: Accepted, Index: 2, Proof: [][]byte{h, h}, Leaf: h}}, Notice: []byte{1}}
 }
 
@@ -21,7 +21,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.KnownSize != 2 || len(m.Items) != 1 || m.Items[0].Counter != 4 || !bytes.Equal(m.Notice, []byte{1}) {
+	if p, ok := m.ProofFrom(2); !ok || len(p) != 1 || len(m.Items) != 1 || m.Items[0].Counter != 4 || !bytes.Equal(m.Notice, []byte{1}) {
 		t.Fatalf("got %+v", m)
 	}
 	rs := []Rejection{{"M", 9, "replay"}}

@@ -62,8 +62,9 @@ type Stats struct {
 	Accepted            uint64 `json:"accepted"`
 	Rejected            uint64 `json:"rejected"`
 	Retransmissions     uint64 `json:"retransmissions"`
-	CheckpointsVerified uint64 `json:"checkpoints_verified"`
+	CheckpointsVerified uint64 `json:"checkpoints_verified"` // answers whose checkpoint and proofs verified
 	Mismatches          uint64 `json:"mismatches"`
+	Deferred            uint64 `json:"deferred"` // answers not yet provably consistent: settled by retransmission
 }
 
 // Gateway is the running role. Submit may be called from any goroutine.
@@ -86,7 +87,7 @@ type Gateway struct {
 	pendingMu sync.Mutex
 	pending   map[spool.Key][]byte
 
-	sent, accepted, rejected, retrans, verified, mismatches atomic.Uint64
+	sent, accepted, rejected, retrans, verified, mismatches, deferred atomic.Uint64
 }
 
 // New returns a gateway publishing on conn, spooling to sp and sealing with
@@ -204,9 +205,10 @@ func (g *Gateway) RetransmitDue(ctx context.Context, now time.Time) error {
 	return g.spool.MarkSent(ctx, g.cfg.LFDI, keys, now)
 }
 
-// onFeedback checks a head-end answer: checkpoint signature, consistency with
-// the last checkpoint, each inclusion proof against the spooled copy, and the
-// signature of any rejection notice.
+// onFeedback checks a head-end answer: the signature of any rejection
+// notice, then the checkpoint signature, the log's consistency with the last
+// checkpoint this gateway verified, and each inclusion proof against the
+// spooled copy.
 func (g *Gateway) onFeedback(data []byte) {
 	ctx := context.Background()
 	m, err := feedback.Unmarshal(data)
@@ -214,50 +216,60 @@ func (g *Gateway) onFeedback(data []byte) {
 		g.alert("malformed feedback", err)
 		return
 	}
-	if len(m.Items) > 0 {
-		cp, err := ledger.ParseCheckpoint(m.Checkpoint, g.verifier)
-		if err != nil {
-			g.alert("bad checkpoint", err)
-			return
-		}
-		if !g.observe(cp, m) {
-			return
-		}
-		for _, it := range m.Items {
-			g.checkItem(ctx, cp, m.Checkpoint, it)
-		}
-		g.verified.Add(1)
-	}
 	if m.Notice != nil {
 		g.onNotice(ctx, m.Notice)
 	}
+	if len(m.Items) == 0 {
+		return
+	}
+	cp, err := ledger.ParseCheckpoint(m.Checkpoint, g.verifier)
+	if err != nil {
+		g.alert("bad checkpoint", err)
+		return
+	}
+	switch err := g.observe(cp, m); {
+	case errors.Is(err, errDeferred):
+		// Nothing proves this checkpoint extends the one we hold, so its
+		// receipts are not trusted yet; the readings stay in the spool and a
+		// retransmission brings an answer we can check.
+		g.deferred.Add(1)
+		g.log.Debug("answer deferred: no consistency proof from our checkpoint", "size", cp.Size)
+		return
+	case err != nil:
+		g.alert("log not consistent with the last checkpoint", err)
+		return
+	}
+	for _, it := range m.Items {
+		g.checkItem(ctx, cp, m.Checkpoint, it)
+	}
+	g.verified.Add(1)
 }
 
-// observe feeds the witness: a consistency proof is checked when the answer
-// was computed from the size this gateway last verified.
-func (g *Gateway) observe(cp ledger.Checkpoint, m *feedback.Message) bool {
+// errDeferred: an answer whose checkpoint cannot be tied to ours yet.
+var errDeferred = errors.New("gateway: no consistency proof from our checkpoint")
+
+// observe advances the witness to cp when a consistency proof from the
+// checkpoint we hold verifies; the first checkpoint is trusted on first use.
+func (g *Gateway) observe(cp ledger.Checkpoint, m *feedback.Message) error {
 	g.witnessMu.Lock()
 	defer g.witnessMu.Unlock()
 	latest, ok := g.witness.Latest()
+	var hashes [][]byte
 	switch {
-	case ok && cp.Size < latest.Size:
-		// An older answer arriving late: its proofs still count, but it says
-		// nothing new about the log's growth.
-		return true
-	case ok && m.KnownSize != latest.Size && cp.Size != latest.Size:
-		// Computed from another size (an answer overtaken by a newer one);
-		// the next answer will carry a proof from our latest size.
-		return true
+	case !ok || cp.Size == latest.Size:
+		// First sight, or the same size (the witness requires the same hash).
+	case cp.Size < latest.Size:
+		return errDeferred
+	default:
+		if hashes, ok = m.ProofFrom(latest.Size); !ok {
+			return errDeferred
+		}
 	}
-	proof := make(tlog.TreeProof, len(m.Consistency))
-	for i, h := range m.Consistency {
+	proof := make(tlog.TreeProof, len(hashes))
+	for i, h := range hashes {
 		copy(proof[i][:], h)
 	}
-	if err := g.witness.Observe(cp, proof); err != nil {
-		g.alert("log not consistent with the last checkpoint", err)
-		return false
-	}
-	return true
+	return g.witness.Observe(cp, proof)
 }
 
 func (g *Gateway) checkItem(ctx context.Context, cp ledger.Checkpoint, checkpoint []byte, it feedback.Item) {
@@ -349,7 +361,7 @@ func (g *Gateway) alert(what string, err error, kv ...any) {
 // Stats returns the counters.
 func (g *Gateway) Stats() Stats {
 	return Stats{Sent: g.sent.Load(), Accepted: g.accepted.Load(), Rejected: g.rejected.Load(),
-		Retransmissions: g.retrans.Load(), CheckpointsVerified: g.verified.Load(), Mismatches: g.mismatches.Load()}
+		Retransmissions: g.retrans.Load(), CheckpointsVerified: g.verified.Load(), Mismatches: g.mismatches.Load(), Deferred: g.deferred.Load()}
 }
 
 // Controls lists the controls this role runs, for GET /controls.

@@ -172,7 +172,7 @@ func (r *rig) answer(lg *ledger.Log, known int64, items ...logged) []byte {
 		if err != nil {
 			r.t.Fatal(err)
 		}
-		m.KnownSize, m.Consistency = known, hashes(proof)
+		m.Proofs = []feedback.Consistency{{From: known, Hashes: hashes(proof)}}
 	}
 	for _, it := range items {
 		proof, err := lg.Prove(it.index, size)

@@ -115,7 +115,12 @@ type Ingester struct {
 	applyMu    sync.Mutex
 	checkpoint []byte
 	cpSize     int64
-	noticeSeq  atomic.Uint64
+	// answered is the size of the last checkpoint sent to each route.
+	// Answers reach a route in the order they are sent, so this is the size
+	// the gateway holds unless an answer was lost (then the size it states
+	// in its next message's header is). Lost on restart, by design.
+	answered  map[string]int64
+	noticeSeq atomic.Uint64
 
 	received, accepted, duplicates, rejected atomic.Uint64
 	reasonMu                                 sync.Mutex
@@ -149,7 +154,7 @@ func NewIngester(ctx context.Context, cfg IngesterConfig) (*Ingester, error) {
 		return nil, fmt.Errorf("headend: restore ledger: %w", err)
 	}
 	in := &Ingester{opener: cfg.Opener, store: cfg.Store, log: lg, resolver: cfg.Resolver, self: cfg.Self,
-		key: cfg.Key, logger: cfg.Log, byReason: map[string]uint64{}}
+		key: cfg.Key, logger: cfg.Log, byReason: map[string]uint64{}, answered: map[string]int64{}}
 	if in.logger == nil {
 		in.logger = slog.New(slog.DiscardHandler)
 	}
@@ -326,10 +331,16 @@ func (in *Ingester) answer(p *Prepared, fresh, dups []placed, rejected []rejecti
 			return m
 		}
 		m := &feedback.Message{Checkpoint: in.checkpoint}
-		if k := known[route]; k > 0 && k < size {
-			if proof, err := in.log.ProveConsistency(k, size); err == nil {
-				m.KnownSize, m.Consistency = k, hashesToBytes(proof)
+		for _, from := range []int64{in.answered[route], known[route]} {
+			if _, dup := m.ProofFrom(from); from <= 0 || from >= size || dup {
+				continue
 			}
+			if proof, err := in.log.ProveConsistency(from, size); err == nil {
+				m.Proofs = append(m.Proofs, feedback.Consistency{From: from, Hashes: hashesToBytes(proof)})
+			}
+		}
+		if len(m.Checkpoint) > 0 {
+			in.answered[route] = size
 		}
 		out[route] = m
 		return m

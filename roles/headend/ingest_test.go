@@ -270,3 +270,36 @@ func TestRedeliveryAfterRestartBillsOnce(t *testing.T) {
 
 var _ = envelope.Reason
 var _ = metering.Interval
+
+// Each answer to a route proves the log grew from the checkpoint the route
+// was last answered with, so a gateway can always check consistency.
+func TestAnswersCarryConsistencyFromLastAnswer(t *testing.T) {
+	f := newFixture(t, "")
+	h, other := f.home("a"), f.home("b")
+	in, _ := h.reading()
+	first := f.ingest(in)
+	v, _ := ledger.NewVerifier(testOrigin, f.heKey.Public().(ed25519.PublicKey))
+	cp1, err := ledger.ParseCheckpoint(first[h.gw].Checkpoint, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in2, _ := other.reading() // the log grows by another home's reading
+	in3, _ := h.reading()
+	second := f.ingest(in2, in3)
+	m := second[h.gw]
+	cp2, err := ledger.ParseCheckpoint(m.Checkpoint, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashes, ok := m.ProofFrom(cp1.Size)
+	if !ok {
+		t.Fatalf("no consistency proof from size %d: %+v", cp1.Size, m.Proofs)
+	}
+	proof := make(tlog.TreeProof, len(hashes))
+	for i := range hashes {
+		copy(proof[i][:], hashes[i])
+	}
+	if err := tlog.CheckTree(proof, cp2.Size, cp2.Hash, cp1.Size, cp1.Hash); err != nil {
+		t.Fatalf("consistency proof %d -> %d does not verify: %v", cp1.Size, cp2.Size, err)
+	}
+}
