@@ -24,6 +24,7 @@ import (
 	"github.com/usapp/usapp/computing/spool"
 	"github.com/usapp/usapp/config"
 	"github.com/usapp/usapp/framework"
+	"github.com/usapp/usapp/internal/durable"
 	"github.com/usapp/usapp/metering"
 	"github.com/usapp/usapp/platform/bus"
 	"github.com/usapp/usapp/roles/ca"
@@ -88,9 +89,16 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	}
 	defer stopHTTP()
 	log.Info("gateway ready", "lfdi", gwID.LFDI, "meters", len(meters), "http", addr.String())
+	// The gateway outlives the meters by a short drain, so that receipts for
+	// the last readings (and retransmissions the drain makes due) still
+	// arrive after a SIGTERM.
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRun()
 	done := make(chan error, 1)
-	go func() { done <- gw.Run(ctx) }()
+	go func() { done <- gw.Run(runCtx) }()
 	runMeters(ctx, cfg, meters, gw, log)
+	drain(sp, gwID.LFDI, drainTimeout, log)
+	stopRun()
 	err = <-done
 	// The final counters are the only record of what this run sent once the
 	// HTTP surface is gone: an operator (or a test) reconciles them with bills.
@@ -266,6 +274,9 @@ func runMeters(ctx context.Context, cfg *config.Config, meters []*homeMeter, gw 
 		case <-t.C:
 		}
 		for _, hm := range meters {
+			if ctx.Err() != nil {
+				return
+			}
 			r, err := hm.m.Read(hm.next, time.Now())
 			if err != nil {
 				log.Error("meter read", "err", err)
@@ -276,9 +287,45 @@ func runMeters(ctx context.Context, cfg *config.Config, meters []*homeMeter, gw 
 				log.Error("meter state", "err", err)
 				return
 			}
-			if err := gw.Submit(ctx, r); err != nil && ctx.Err() == nil {
-				log.Error("submit", "err", err)
+			// The reading's counter is spent and saved: it must reach the
+			// spool even if shutdown begins now, or its energy is lost.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), submitTimeout)
+			if err := gw.Submit(sctx, r); err != nil {
+				log.Error("submit", "meter", r.Register.Meter, "counter", r.Counter, "err", err)
 			}
+			cancel()
+		}
+	}
+}
+
+const (
+	// submitTimeout bounds one Submit (spool write and first publish).
+	submitTimeout = 10 * time.Second
+	// drainTimeout bounds how long a stopping gateway waits for receipts.
+	drainTimeout = 5 * time.Second
+)
+
+// drain waits until the spool holds no unacknowledged reading of this
+// gateway, or timeout. What is still pending then stays in the spool and is
+// retransmitted by the next run: the drain only makes a clean stop leave
+// nothing behind in the common case.
+func drain(sp *spool.Spool, lfdi string, timeout time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	pending := -1
+	for {
+		if n, err := sp.Pending(ctx, lfdi); err == nil {
+			if pending = n; n == 0 {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			log.Warn("stopping with readings not yet acknowledged; they stay spooled for the next run", "pending", pending)
+			return
+		case <-t.C:
 		}
 	}
 }
@@ -288,23 +335,7 @@ func saveMeter(hm *homeMeter) error {
 	if err != nil {
 		return err
 	}
-	tmp := hm.state + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, hm.state)
+	return durable.WriteFile(hm.state, b, 0o600)
 }
 
 func gatewayHandler(gw *gateway.Gateway) http.Handler {

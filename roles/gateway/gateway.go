@@ -47,6 +47,10 @@ type Config struct {
 	LFDI       string        // the gateway's bus identity
 	Retransmit time.Duration // resend what has no receipt after this long (default 10 s)
 	Origin     string        // the head-end's log origin
+	// PublishTimeout bounds the first publish of a reading, so that a bus
+	// outage delays the meter by this much at most; retransmission does the
+	// rest (default 2 s).
+	PublishTimeout time.Duration
 }
 
 // HeadEndKeys is what a gateway must know of its head-end: the key that
@@ -96,6 +100,9 @@ func New(cfg Config, conn *bus.Conn, sp *spool.Spool, session *envelope.Session,
 	if cfg.Retransmit <= 0 {
 		cfg.Retransmit = 10 * time.Second
 	}
+	if cfg.PublishTimeout <= 0 {
+		cfg.PublishTimeout = 2 * time.Second
+	}
 	v, err := ledger.NewVerifier(cfg.Origin, he.SigningKey)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: checkpoint verifier: %w", err)
@@ -136,8 +143,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 }
 
 // Submit takes a signed register from the meter: seal, spool, publish. It
-// returns once the reading is durable in the spool; a failed publish is left
-// to retransmission. The spool entry records the first send before it
+// returns once the reading is durable in the spool and one publish has been
+// tried (for at most PublishTimeout); a failed publish is left to
+// retransmission. The spool entry records the first send before it
 // happens, so one durable write covers both and a crash in between only
 // makes the reading due for retransmission.
 func (g *Gateway) Submit(ctx context.Context, r meter.Reading) error {
@@ -145,7 +153,9 @@ func (g *Gateway) Submit(ctx context.Context, r meter.Reading) error {
 	if err != nil {
 		return err
 	}
-	if err := g.publish(ctx, e, 1); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, g.cfg.PublishTimeout)
+	defer cancel()
+	if err := g.publish(pctx, e, 1); err != nil {
 		g.log.Warn("publish failed; will retransmit", "meter", e.Meter, "counter", e.Counter, "err", err)
 	}
 	return nil
