@@ -118,7 +118,7 @@ type HeadEnd struct {
 	Name    string   `yaml:"name"`     // identity name, default "headend"
 	Origin  string   `yaml:"origin"`   // transparency-log origin line, default "usapp.example/headend"
 	MaxAge  Duration `yaml:"max_age"`  // oldest message accepted, default 168h (a week of spooling)
-	Batch   int      `yaml:"batch"`    // readings per ledger batch, default 256
+	Batch   int      `yaml:"batch"`    // readings per ledger batch, default 512
 	HTTP    string   `yaml:"http"`     // listen address for GET /controls etc., default 127.0.0.1:8080
 	AckWait Duration `yaml:"ack_wait"` // redelivery delay of unacknowledged bus messages, default 30s
 }
@@ -233,7 +233,7 @@ func (c *Config) applyDefaults() {
 	def("headend.name", func() { c.HeadEnd.Name = "headend" })
 	def("headend.origin", func() { c.HeadEnd.Origin = "usapp.example/headend" })
 	def("headend.max_age", func() { c.HeadEnd.MaxAge = Duration(7 * 24 * time.Hour) })
-	def("headend.batch", func() { c.HeadEnd.Batch = 256 })
+	def("headend.batch", func() { c.HeadEnd.Batch = 512 }) // headend.DefaultBatch
 	def("headend.http", func() { c.HeadEnd.HTTP = "127.0.0.1:8080" })
 	def("headend.ack_wait", func() { c.HeadEnd.AckWait = Duration(30 * time.Second) })
 	def("gateway.name", func() { c.Gateway.Name = "home" })

@@ -1,12 +1,11 @@
 package envelope
 
 import (
-	"crypto/ed25519"
 	"runtime"
 	"sync"
 	"time"
 
-	"github.com/hdevalence/ed25519consensus"
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // Result is the outcome for one message of a batch: Msg or Err, never both.
@@ -23,10 +22,10 @@ const minChunk = 32
 // OpenBatch opens many messages at time now. The batch is cut into one
 // contiguous chunk per worker (up to GOMAXPROCS); each worker decrypts and
 // parses its chunk and checks all its signatures with one Ed25519 batch
-// verification. If a batch equation fails, the worker verifies that chunk's
-// signatures one by one so that only the bad messages are rejected. Results
-// are in input order and equal what Open would return for each message
-// (ed25519consensus applies the same ZIP-215 rules to both).
+// verification, which also tells which signatures are bad when the batch
+// equation fails, so only the bad messages are rejected. Results are in input
+// order and equal what Open would return for each message (both apply
+// verifyOpts).
 func (o *Opener) OpenBatch(sealed [][]byte, now time.Time) []Result {
 	out := make([]Result, len(sealed))
 	workers := min(runtime.GOMAXPROCS(0), (len(sealed)+minChunk-1)/minChunk)
@@ -45,43 +44,42 @@ func (o *Opener) OpenBatch(sealed [][]byte, now time.Time) []Result {
 }
 
 type pendingSig struct {
-	i   int
-	pub ed25519.PublicKey
-	sm  *signedMsg
+	i  int
+	sm *signedMsg
 }
 
 func (o *Opener) openChunk(in [][]byte, out []Result, now time.Time) {
-	pending := make([]pendingSig, 0, len(in))
+	var (
+		pending []pendingSig
+		keys    []*voi.ExpandedPublicKey
+		msgs    [][]byte
+		sigs    [][]byte
+	)
 	for i, m := range in {
 		msg, sm, pub, err := o.prepare(m, now)
-		out[i] = Result{Msg: msg, Err: err}
 		if err == nil && sm != nil {
-			pending = append(pending, pendingSig{i: i, pub: pub, sm: sm})
+			var x *voi.ExpandedPublicKey
+			if x, err = o.expanded.get(pub); err == nil {
+				pending = append(pending, pendingSig{i: i, sm: sm})
+				keys, msgs, sigs = append(keys, x), append(msgs, sm.tbs), append(sigs, sm.sig)
+			} else {
+				msg, err = nil, ErrBadSignature
+			}
 		}
+		out[i] = Result{Msg: msg, Err: err}
 	}
-	if batchOK(pending) {
-		return
-	}
-	for _, p := range pending {
-		if !ed25519consensus.Verify(p.pub, p.sm.tbs, p.sm.sig) {
-			out[p.i] = Result{Err: ErrBadSignature}
-		}
-	}
-}
-
-// batchOK reports whether every pending signature is valid. A single
-// signature goes straight to the per-message path, where a batch of one
-// would only add work.
-func batchOK(pending []pendingSig) bool {
 	switch len(pending) {
 	case 0:
-		return true
-	case 1:
-		return false
+		return
+	case 1: // a batch of one only adds work
+		if !verifyOne(keys[0], msgs[0], sigs[0]) {
+			out[pending[0].i] = Result{Err: ErrBadSignature}
+		}
+		return
 	}
-	v := ed25519consensus.NewPreallocatedBatchVerifier(len(pending))
-	for _, p := range pending {
-		v.Add(p.pub, p.sm.tbs, p.sm.sig)
+	for j, ok := range verifyMany(keys, msgs, sigs) {
+		if !ok {
+			out[pending[j].i] = Result{Err: ErrBadSignature}
+		}
 	}
-	return v.Verify()
 }

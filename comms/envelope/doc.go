@@ -37,10 +37,11 @@
 //     simply refills its cache. A context enters the cache only after a
 //     message under it authenticated.
 //   - OpenBatch verifies signatures with Ed25519 batch verification
-//     (github.com/hdevalence/ed25519consensus), falling back to one-by-one
-//     verification only when a batch fails. Open and OpenBatch apply the same
-//     ZIP-215 validation rules, so a message is accepted by one exactly when
-//     it is accepted by the other.
+//     (github.com/oasisprotocol/curve25519-voi), with senders' public keys
+//     kept decompressed and precomputed between messages. Open and OpenBatch
+//     apply the same validation rules (voi's defaults: no small-order keys,
+//     canonical encodings only, so signatures are strongly binding), so a
+//     message is accepted by one exactly when it is accepted by the other.
 //
 // # Wire format, version 1 (public contract)
 //

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
-	"github.com/hdevalence/ed25519consensus"
 )
 
 // KeyResolver gives the verifying key of a sender as of the message's signing
@@ -61,11 +60,12 @@ type Message struct {
 // detect replays: callers deduplicate on (Sender, Counter), with a store or
 // a ReplayWindow. An Opener is safe for concurrent use.
 type Opener struct {
-	key     hpke.PrivateKey // nil in plain mode
-	keys    KeyResolver
-	maxAge  time.Duration
-	maxSkew time.Duration
-	cache   *recipientCache
+	key      hpke.PrivateKey // nil in plain mode
+	keys     KeyResolver
+	maxAge   time.Duration
+	maxSkew  time.Duration
+	cache    *recipientCache
+	expanded *expandedKeys // senders' public keys, decompressed
 }
 
 // NewOpener validates cfg and returns an Opener.
@@ -99,6 +99,7 @@ func NewOpener(cfg OpenerConfig) (*Opener, error) {
 		size = DefaultCacheSize
 	}
 	o.cache = newRecipientCache(size)
+	o.expanded = newExpandedKeys()
 	return o, nil
 }
 
@@ -108,8 +109,11 @@ func (o *Opener) Open(sealed []byte, now time.Time) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sm != nil && !ed25519consensus.Verify(pub, sm.tbs, sm.sig) {
-		return nil, ErrBadSignature
+	if sm != nil {
+		x, err := o.expanded.get(pub)
+		if err != nil || !verifyOne(x, sm.tbs, sm.sig) {
+			return nil, ErrBadSignature
+		}
 	}
 	return msg, nil
 }

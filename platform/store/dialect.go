@@ -54,7 +54,7 @@ func newQueries(rebind func(string) string) queries {
 		upsertCheckpoint: rebind("INSERT INTO checkpoints (id, size, note) VALUES (1, ?, ?) " +
 			"ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note"),
 		reading:         rebind("SELECT " + readingColumns + " FROM readings WHERE meter = ? AND counter = ?"),
-		allReadings:     "SELECT " + readingColumns + " FROM readings ORDER BY meter, interval_start, counter",
+		allReadings:     "SELECT " + readingColumns + " FROM readings ORDER BY meter, counter",
 		migrated:        rebind("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"),
 		recordMigration: rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
 		maxMigration:    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",

@@ -35,8 +35,8 @@
 //     sub-second part; Interval is stored exactly, in nanoseconds. Counter
 //     is stored as the bit pattern of a signed 64-bit integer, so every
 //     uint64 round-trips.
-//   - Readings come back ordered by meter (byte order on both backends),
-//     interval start and counter.
+//   - Readings come back ordered by meter (byte order on both backends) and
+//     counter (as a signed 64-bit value).
 //   - Meter and gateway are UTF-8 without NUL and the meter is non-empty
 //     (ErrInvalid otherwise), because PostgreSQL text cannot hold the rest
 //     and both backends must accept the same batches.
@@ -317,8 +317,9 @@ func (s *Store) Reading(ctx context.Context, k Key) (Reading, error) {
 	return r, nil
 }
 
-// Readings calls fn for every stored reading, ordered by meter, interval
-// start and counter, streaming rows from the database. It stops at and
+// Readings calls fn for every stored reading, ordered by meter and counter
+// (a meter's counter rises with its interval start), streaming rows from the
+// database. It stops at and
 // returns the first error fn returns. fn may call other methods of the Store.
 func (s *Store) Readings(ctx context.Context, fn func(Reading) error) error {
 	rows, err := s.db.QueryContext(ctx, s.d.q.allReadings)

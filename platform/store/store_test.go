@@ -281,10 +281,7 @@ func TestReadingsOrder(t *testing.T) {
 			if a.Meter != b.Meter {
 				return a.Meter < b.Meter
 			}
-			if !a.IntervalStart.Equal(b.IntervalStart) {
-				return a.IntervalStart.Before(b.IntervalStart)
-			}
-			return a.Counter < b.Counter
+			return int64(a.Counter) < int64(b.Counter) // stored as a signed 64-bit value
 		})
 		if len(got) != len(want) {
 			t.Fatalf("Readings yielded %d, want %d", len(got), len(want))

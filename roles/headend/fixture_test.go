@@ -61,6 +61,7 @@ type fixture struct {
 	heLFDI   string
 	dsn      string
 	plain    bool // protection off: the benchmark's baseline
+	warm     bool // keep verified certificates across start (a running head-end's steady state)
 	trace    *household.Trace
 }
 
@@ -108,8 +109,10 @@ func (f *fixture) start() {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.store.Close() })
-	f.resolver = NewResolver(pki.NewVerifier(f.ca.Certificate()), f.src)
-	f.refreshCRL()
+	if f.resolver == nil || !f.warm {
+		f.resolver = NewResolver(pki.NewVerifier(f.ca.Certificate()), f.src)
+		f.refreshCRL()
+	}
 	cfg := envelope.OpenerConfig{Key: f.hpke, Keys: f.resolver}
 	resolver := f.resolver
 	if f.plain {

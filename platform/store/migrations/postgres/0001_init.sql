@@ -1,5 +1,6 @@
--- Accepted billing readings. The dedup key is (meter, counter); the second
--- index serves the billing scan in (meter, interval_start) order.
+-- Accepted billing readings. The dedup key is (meter, counter), which also
+-- serves the billing scan: a meter's counter rises with its interval, so no
+-- second index is kept (each index costs every insert a B-tree update).
 -- meter uses the "C" collation so that ORDER BY meter is byte order, as in
 -- SQLite. counter holds the uint64 bit pattern in a signed BIGINT.
 -- Times are unix seconds; interval_ns is a Go time.Duration.
@@ -16,7 +17,6 @@ CREATE TABLE readings (
     received_at    BIGINT NOT NULL,
     PRIMARY KEY (meter, counter)
 );
-CREATE INDEX readings_by_interval ON readings (meter, interval_start, counter);
 
 -- Transparency-log tree hashes by stored-hash index (golang.org/x/mod/sumdb/tlog).
 CREATE TABLE ledger_hashes (

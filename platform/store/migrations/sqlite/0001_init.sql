@@ -1,5 +1,6 @@
--- Accepted billing readings. The dedup key is (meter, counter); the second
--- index serves the billing scan in (meter, interval_start) order.
+-- Accepted billing readings. The dedup key is (meter, counter), which also
+-- serves the billing scan: a meter's counter rises with its interval, so no
+-- second index is kept (each index costs every insert a B-tree update).
 -- counter holds the uint64 bit pattern in a signed 64-bit column.
 -- Times are unix seconds; interval_ns is a Go time.Duration.
 CREATE TABLE readings (
@@ -15,7 +16,6 @@ CREATE TABLE readings (
     received_at    INTEGER NOT NULL,
     PRIMARY KEY (meter, counter)
 );
-CREATE INDEX readings_by_interval ON readings (meter, interval_start, counter);
 
 -- Transparency-log tree hashes by stored-hash index (golang.org/x/mod/sumdb/tlog).
 CREATE TABLE ledger_hashes (
