@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"net/url"
 	"time"
 
 	"github.com/usapp/usapp/framework"
@@ -177,12 +176,16 @@ func (ca *CA) Enroll(token string, csr *x509.CertificateRequest, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	return ca.issue(rec.Role, rec.Name, rec.Gateway, nil, csr.PublicKey, now)
+	return ca.issue(rec.Role, rec.Name, rec.Gateway, "", nil, csr.PublicKey, now)
 }
 
 // Renew rotates a certificate: current must be valid at now, unrevoked and
-// issued by this CA; the new certificate keeps its role, name, binding and
-// host names, for the (possibly new) key in csr.
+// issued by this CA; the new certificate keeps its role, name, binding, host
+// names and identity (the LFDI of the device's first certificate, carried as
+// urn:usapp:lfdi:<LFDI>), for the key in csr. Renewing with the same key is
+// what lets verifiers that know the device carry on; a new key is accepted,
+// but a verifier holding the old one learns of it only when it next fetches
+// the certificate (USaPP's gateways renew with the same key).
 func (ca *CA) Renew(current *x509.Certificate, csr *x509.CertificateRequest, now time.Time) (*x509.Certificate, error) {
 	if err := checkCSR(csr); err != nil {
 		return nil, err
@@ -200,12 +203,12 @@ func (ca *CA) Renew(current *x509.Certificate, csr *x509.CertificateRequest, now
 		hosts = append(hosts, ip.String())
 	}
 	hosts = append(hosts, current.DNSNames...)
-	return ca.issue(id.Role, id.Name, id.Gateway, hosts, csr.PublicKey, now)
+	return ca.issue(id.Role, id.Name, id.Gateway, id.LFDI, hosts, csr.PublicKey, now)
 }
 
 // Issue signs pub directly, for services provisioned at bootstrap.
 func (ca *CA) Issue(role Role, name, gateway string, pub crypto.PublicKey, now time.Time) (*x509.Certificate, error) {
-	return ca.issue(role, name, gateway, nil, pub, now)
+	return ca.issue(role, name, gateway, "", nil, pub, now)
 }
 
 // IssueServer signs pub for a TLS server of a serving role (head-end, bus,
@@ -217,10 +220,12 @@ func (ca *CA) IssueServer(role Role, name string, hosts []string, pub crypto.Pub
 	if len(hosts) == 0 {
 		return nil, fmt.Errorf("server certificate without hosts: %w", ErrInvalid)
 	}
-	return ca.issue(role, name, "", hosts, pub, now)
+	return ca.issue(role, name, "", "", hosts, pub, now)
 }
 
-func (ca *CA) issue(role Role, name, gateway string, hosts []string, pub crypto.PublicKey, now time.Time) (*x509.Certificate, error) {
+// issue signs a certificate; identity is the device's LFDI when renewing
+// (kept in the new certificate) and "" for a new device.
+func (ca *CA) issue(role Role, name, gateway, identity string, hosts []string, pub crypto.PublicKey, now time.Time) (*x509.Certificate, error) {
 	if err := checkSubject(role, name, gateway); err != nil {
 		return nil, err
 	}
@@ -230,7 +235,7 @@ func (ca *CA) issue(role Role, name, gateway string, hosts []string, pub crypto.
 	if len(hosts) > 0 && !role.serves() {
 		return nil, fmt.Errorf("host names on a %s: %w", role, ErrRole)
 	}
-	tmpl, err := ca.template(role, name, gateway, hosts, pub, now)
+	tmpl, err := ca.template(role, name, gateway, identity, hosts, pub, now)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +253,7 @@ func (ca *CA) issue(role Role, name, gateway string, hosts []string, pub crypto.
 	return cert, nil
 }
 
-func (ca *CA) template(role Role, name, gateway string, hosts []string, pub crypto.PublicKey, now time.Time) (*x509.Certificate, error) {
+func (ca *CA) template(role Role, name, gateway, identity string, hosts []string, pub crypto.PublicKey, now time.Time) (*x509.Certificate, error) {
 	serial, err := ca.state.NextSerial()
 	if err != nil {
 		return nil, fmt.Errorf("pki: serial: %w", err)
@@ -273,7 +278,10 @@ func (ca *CA) template(role Role, name, gateway string, hosts []string, pub cryp
 		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
 	}
 	if gateway != "" {
-		tmpl.URIs = []*url.URL{gatewayURI(gateway)}
+		tmpl.URIs = append(tmpl.URIs, gatewayURI(gateway))
+	}
+	if identity != "" {
+		tmpl.URIs = append(tmpl.URIs, identityURI(identity))
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {

@@ -66,6 +66,36 @@ func validLFDI(s string) bool {
 // gatewayURIPrefix starts the URI SAN that binds a meter to its gateway.
 const gatewayURIPrefix = "urn:usapp:gateway:"
 
+// lfdiURIPrefix marks a renewed certificate with the identity of the device's
+// first certificate. The LFDI of IEEE 2030.5 is a hash of the certificate, so
+// without it every renewal would give a device a new identity: a gateway
+// would lose its subjects and its meters' bindings, a meter its bills.
+const lfdiURIPrefix = "urn:usapp:lfdi:"
+
+func identityURI(lfdi string) *url.URL {
+	return &url.URL{Scheme: "urn", Opaque: "usapp:lfdi:" + lfdi}
+}
+
+// lfdiOf returns the device identity a certificate carries: the LFDI of the
+// first certificate, named in a renewed one, or else its own LFDI.
+func lfdiOf(cert *x509.Certificate) (string, error) {
+	id := ""
+	for _, u := range cert.URIs {
+		v, ok := strings.CutPrefix(u.String(), lfdiURIPrefix)
+		if !ok {
+			continue
+		}
+		if id != "" || !validLFDI(v) {
+			return "", fmt.Errorf("identity: %w", ErrMalformed)
+		}
+		id = v
+	}
+	if id == "" {
+		id = LFDI(cert.Raw)
+	}
+	return id, nil
+}
+
 func gatewayURI(lfdi string) *url.URL {
 	return &url.URL{Scheme: "urn", Opaque: "usapp:gateway:" + lfdi}
 }
@@ -147,8 +177,12 @@ func IdentityOf(cert *x509.Certificate) (Identity, error) {
 	if gw != "" && role != RoleMeter {
 		return Identity{}, fmt.Errorf("gateway binding on a %s: %w", role, ErrRole)
 	}
+	lfdi, err := lfdiOf(cert)
+	if err != nil {
+		return Identity{}, err
+	}
 	return Identity{
-		LFDI:     LFDI(cert.Raw),
+		LFDI:     lfdi,
 		Role:     role,
 		Name:     cert.Subject.CommonName,
 		Gateway:  gw,

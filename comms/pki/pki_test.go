@@ -471,3 +471,30 @@ func TestIssueRecordsAndSerialsAreUnique(t *testing.T) {
 		seen[c.SerialNumber.String()] = true
 	}
 }
+
+// A renewed certificate keeps the device's identity, so subjects, bindings
+// and bills survive rotation; a renewal of a renewal keeps it too.
+func TestRenewKeepsLFDIIdentity(t *testing.T) {
+	ca := newCA(t)
+	gw, gk := enroll(t, ca, pki.RoleGateway, "home-1", "")
+	m, mk := enroll(t, ca, pki.RoleMeter, "home-1-meter", pki.LFDI(gw.Raw))
+	first, _ := pki.IdentityOf(m)
+	r1, err := ca.Renew(m, csrFor(t, mk, "x"), t0.Add(300*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := ca.Renew(r1, csrFor(t, mk, "x"), t0.Add(600*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []*x509.Certificate{r1, r2} {
+		id, err := pki.IdentityOf(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id.LFDI != first.LFDI || id.Gateway != pki.LFDI(gw.Raw) || id.Role != pki.RoleMeter || pki.LFDI(c.Raw) == first.LFDI {
+			t.Fatalf("renewal %d: identity %+v, first %+v", i+1, id, first)
+		}
+	}
+	_ = gk
+}

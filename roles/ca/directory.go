@@ -8,11 +8,14 @@ import (
 	"sync"
 
 	"github.com/usapp/usapp/comms/pki"
+	"github.com/usapp/usapp/internal/durable"
 )
 
-// directory wraps the CA's state to index every issued certificate by LFDI,
-// in memory and as one DER file per certificate, so the head-end can resolve
-// a sender it has never seen.
+// directory wraps the CA's state to index issued certificates by device
+// identity (the LFDI, stable across renewals), in memory and as one DER file
+// per identity, so the head-end can resolve a sender it has never seen. It
+// keeps the certificate that expires last: a renewal replaces its
+// predecessor.
 type directory struct {
 	pki.State
 	path string
@@ -38,7 +41,7 @@ func openDirectory(st pki.State, path string) (*directory, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.by[pki.LFDI(c.Raw)] = c
+		d.keep(c)
 	}
 	return d, nil
 }
@@ -47,14 +50,28 @@ func (d *directory) RecordIssued(c *x509.Certificate) error {
 	if err := d.State.RecordIssued(c); err != nil {
 		return err
 	}
-	lfdi := pki.LFDI(c.Raw)
-	if err := os.WriteFile(filepath.Join(d.path, lfdi+".der"), c.Raw, 0o644); err != nil {
-		return err
-	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
+	lfdi, newer := d.keep(c)
+	if !newer {
+		return nil
+	}
+	return durable.WriteFile(filepath.Join(d.path, lfdi+".der"), c.Raw, 0o644)
+}
+
+// keep indexes c under its identity unless a certificate expiring later is
+// already there; the caller holds mu (or is the only user, at open).
+func (d *directory) keep(c *x509.Certificate) (string, bool) {
+	id, err := pki.IdentityOf(c)
+	lfdi := id.LFDI
+	if err != nil {
+		lfdi = pki.LFDI(c.Raw) // a service certificate: index it as it is
+	}
+	if old, ok := d.by[lfdi]; ok && !c.NotAfter.After(old.NotAfter) {
+		return lfdi, false
+	}
 	d.by[lfdi] = c
-	d.mu.Unlock()
-	return nil
+	return lfdi, true
 }
 
 func (d *directory) lookup(lfdi string) (*x509.Certificate, bool) {

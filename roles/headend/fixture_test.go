@@ -42,9 +42,15 @@ func (s *mapSource) Certificate(_ context.Context, lfdi string) (*x509.Certifica
 	return nil, fmt.Errorf("%w: %s", ErrUnknownCert, lfdi)
 }
 
+// add files c under its device identity, replacing a predecessor as the
+// CA's directory does on renewal.
 func (s *mapSource) add(c *x509.Certificate) {
+	id, err := pki.IdentityOf(c)
+	if err != nil {
+		panic(err)
+	}
 	s.mu.Lock()
-	s.m[pki.LFDI(c.Raw)] = c
+	s.m[id.LFDI] = c
 	s.mu.Unlock()
 }
 

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/usapp/usapp/comms/envelope"
+	"github.com/usapp/usapp/comms/pki"
 	"github.com/usapp/usapp/computing/feedback"
 	"github.com/usapp/usapp/computing/ledger"
 	"github.com/usapp/usapp/metering"
@@ -301,5 +302,38 @@ func TestAnswersCarryConsistencyFromLastAnswer(t *testing.T) {
 	}
 	if err := tlog.CheckTree(proof, cp2.Size, cp2.Hash, cp1.Size, cp1.Hash); err != nil {
 		t.Fatalf("consistency proof %d -> %d does not verify: %v", cp1.Size, cp2.Size, err)
+	}
+}
+
+// A meter that renews its certificate (same key) before expiry keeps its
+// identity: its readings are accepted after the first certificate expires,
+// and billed under the same meter.
+func TestRenewedMeterKeepsBilling(t *testing.T) {
+	f := newFixture(t, "")
+	h := f.home("a")
+	in, _ := h.reading()
+	f.ingest(in)
+	csr, err := pki.NewEd25519CSR(h.key, "ignored")
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewAt := h.meterCert.NotAfter.Add(-24 * time.Hour)
+	renewed, err := f.ca.Renew(h.meterCert, csr, renewAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.src.add(renewed)
+	f.clk.Set(h.meterCert.NotAfter.Add(time.Hour)) // the first certificate has expired
+	in, _ = h.reading()
+	fb := f.ingest(in)
+	if rs := f.rejections(fb, h.gw); len(rs) != 0 {
+		t.Fatalf("renewed meter rejected: %+v", rs)
+	}
+	bills, err := ComputeBills(context.Background(), f.store, defaultTariff(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bills) != 1 || bills[0].Registers != 2 || bills[0].Meter != h.meter.LFDI() {
+		t.Fatalf("bills %+v", bills)
 	}
 }

@@ -65,6 +65,14 @@ func (r *Resolver) SigningKey(lfdi string, at time.Time) (ed25519.PublicKey, err
 			return nil, err
 		}
 	}
+	if at.After(got.id.Cert.NotAfter) && ok {
+		// The device may have renewed: the directory holds its newest
+		// certificate under the same identity.
+		var err error
+		if got, err = r.fetch(lfdi, at); err != nil {
+			return nil, err
+		}
+	}
 	if at.After(got.id.Cert.NotAfter) {
 		return nil, pki.ErrExpired
 	}
@@ -86,12 +94,12 @@ func (r *Resolver) fetch(lfdi string, at time.Time) (resolved, error) {
 		}
 		return resolved{}, err
 	}
-	if pki.LFDI(cert.Raw) != lfdi {
-		return resolved{}, fmt.Errorf("%w: directory answered another certificate", ErrUnknownCert)
-	}
 	id, err := r.verifier.Verify(cert, at)
 	if err != nil {
 		return resolved{}, err
+	}
+	if id.LFDI != lfdi {
+		return resolved{}, fmt.Errorf("%w: directory answered another device's certificate", ErrUnknownCert)
 	}
 	pub, ok := cert.PublicKey.(ed25519.PublicKey)
 	if !ok {
