@@ -40,6 +40,10 @@ func (h *Hinted) Unwrap() error { return h.Err }
 // Hint says how to fix the problem.
 func (h *Hinted) Hint() string { return h.hint }
 
+// renewCheck is how often a running daemon checks whether its certificates
+// have entered the last fifth of their validity (pki.NeedsRotation).
+const renewCheck = time.Hour
+
 // Run runs the role the configuration names.
 func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	switch cfg.Role {

@@ -50,16 +50,20 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return &Hinted{err, "ca.root_file must hold the PEM root the CA wrote (its data_dir/ca/ca.pem)"}
 	}
 	anon := &est.Client{BaseURL: cfg.CA.URL, HTTP: httpClient(clientTLS(root))}
-	gwID, gwKey, err := enrolled(ctx, cfg, ks, anon, "gateway", cfg.Gateway.Name, func() (string, error) { return readToken(cfg.CA.TokenFile) })
+	gwCred, err := enrolled(ctx, cfg, ks, anon, root, "gateway", cfg.Gateway.Name, func() (string, error) { return readToken(cfg.CA.TokenFile) })
 	if err != nil {
 		return fmt.Errorf("gateway enrolment: %w", err)
 	}
-	authed := &est.Client{BaseURL: cfg.CA.URL, HTTP: httpClient(clientTLS(root, tlsCert(gwID.Cert, gwKey)))}
+	gwID, err := gwCred.identity()
+	if err != nil {
+		return err
+	}
+	authed := &est.Client{BaseURL: cfg.CA.URL, HTTP: httpClient(gwCred.tlsConfig(root))}
 	he, err := fetchHeadEnd(ctx, cfg.Gateway.HeadEndURL, anon, root)
 	if err != nil {
 		return err
 	}
-	conn, err := bus.Connect(ctx, bus.ClientConfig{URL: cfg.Bus.URL, TLS: clientTLS(root, tlsCert(gwID.Cert, gwKey)),
+	conn, err := bus.Connect(ctx, bus.ClientConfig{URL: cfg.Bus.URL, TLS: gwCred.tlsConfig(root),
 		Identity: gwID.LFDI, Name: cfg.Gateway.Name, Log: log})
 	if err != nil {
 		return err
@@ -79,10 +83,11 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	meters, err := startMeters(ctx, cfg, ks, anon, authed)
+	meters, meterCreds, err := startMeters(ctx, cfg, ks, anon, authed, root)
 	if err != nil {
 		return err
 	}
+	go renewLoop(ctx, append(meterCreds, gwCred), cfg.CA.URL, root, renewCheck, log)
 	addr, stopHTTP, err := serveHTTP(ctx, cfg.Gateway.HTTP, gatewayHandler(gw), log)
 	if err != nil {
 		return err
@@ -112,48 +117,38 @@ func httpClient(t *tls.Config) *http.Client {
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: t}}
 }
 
-// enrolled returns the identity saved in data_dir/<file>.pem with its
-// keystore key, enrolling with a token on first start and rotating the
-// certificate over EST when it nears expiry.
-func enrolled(ctx context.Context, cfg *config.Config, ks keystore.Keystore, c *est.Client, file, name string,
-	token func() (string, error)) (pki.Identity, ed25519.PrivateKey, error) {
+// enrolled returns the device's credential: the certificate saved in
+// data_dir/<file>.pem with its keystore key, enrolling with a token on first
+// start and renewing over EST when the certificate nears expiry.
+func enrolled(ctx context.Context, cfg *config.Config, ks keystore.Keystore, c *est.Client, root *x509.Certificate,
+	file, name string, token func() (string, error)) (*credential, error) {
 	key, err := ed25519Key(ks, file)
 	if err != nil {
-		return pki.Identity{}, nil, err
+		return nil, err
 	}
 	path := filepath.Join(cfg.DataDir, file+".pem")
 	cert, err := ca.ReadRoot(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		tok, err := token()
-		if err != nil {
-			return pki.Identity{}, nil, err
+	if err == nil {
+		cred := newCredential(name, path, cert, key)
+		if _, err := cred.renewIfDue(ctx, c.BaseURL, root, time.Now()); err != nil {
+			return nil, err
 		}
-		if cert, err = c.Enroll(ctx, tok, key, name); err != nil {
-			return pki.Identity{}, nil, err
-		}
-	case err != nil:
-		return pki.Identity{}, nil, err
-	case pki.NeedsRotation(cert, time.Now()):
-		rc := &est.Client{BaseURL: c.BaseURL, HTTP: httpClient(withCert(c, tlsCert(cert, key)))}
-		if cert, err = rc.Reenroll(ctx, key, name); err != nil {
-			return pki.Identity{}, nil, fmt.Errorf("rotate %s: %w", file, err)
-		}
-	default:
-		id, err := pki.IdentityOf(cert)
-		return id, key, err
+		return cred, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	tok, err := token()
+	if err != nil {
+		return nil, err
+	}
+	if cert, err = c.Enroll(ctx, tok, key, name); err != nil {
+		return nil, err
 	}
 	if err := ca.WriteRoot(path, cert); err != nil {
-		return pki.Identity{}, nil, err
+		return nil, err
 	}
-	id, err := pki.IdentityOf(cert)
-	return id, key, err
-}
-
-func withCert(c *est.Client, cert tls.Certificate) *tls.Config {
-	t := c.HTTP.Transport.(*http.Transport).TLSClientConfig.Clone()
-	t.Certificates = []tls.Certificate{cert}
-	return t
+	return newCredential(name, path, cert, key), nil
 }
 
 func readToken(path string) (string, error) {
@@ -217,32 +212,40 @@ type meterFile struct {
 }
 
 // startMeters enrols (or reloads) each meter behind this gateway.
-func startMeters(ctx context.Context, cfg *config.Config, ks keystore.Keystore, anon, authed *est.Client) ([]*homeMeter, error) {
+func startMeters(ctx context.Context, cfg *config.Config, ks keystore.Keystore, anon, authed *est.Client, root *x509.Certificate) ([]*homeMeter, []*credential, error) {
 	start := time.Now().UTC().Truncate(metering.Interval)
-	var out []*homeMeter
+	var (
+		out   []*homeMeter
+		creds []*credential
+	)
 	for i := range cfg.Gateway.Meters {
 		name := fmt.Sprintf("%s-meter-%d", cfg.Gateway.Name, i+1)
-		id, key, err := enrolled(ctx, cfg, ks, anon, fmt.Sprintf("meter-%d", i+1), name,
+		cred, err := enrolled(ctx, cfg, ks, anon, root, fmt.Sprintf("meter-%d", i+1), name,
 			func() (string, error) { return authed.MeterToken(ctx, name) })
 		if err != nil {
-			return nil, fmt.Errorf("meter %d: %w", i+1, err)
+			return nil, nil, fmt.Errorf("meter %d: %w", i+1, err)
 		}
+		id, err := cred.identity()
+		if err != nil {
+			return nil, nil, err
+		}
+		creds = append(creds, cred)
 		tr, err := traceFor(cfg, i, start)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		hm := &homeMeter{state: filepath.Join(cfg.DataDir, fmt.Sprintf("meter-%d.state", i+1)), next: start}
 		var saved meterFile
 		if b, err := os.ReadFile(hm.state); err == nil {
 			if err := json.Unmarshal(b, &saved); err != nil {
-				return nil, fmt.Errorf("%s: %w", hm.state, err)
+				return nil, nil, fmt.Errorf("%s: %w", hm.state, err)
 			}
 			hm.next = saved.Next
 		}
-		hm.m = meter.Restore(id.LFDI, key, tr, saved.State)
+		hm.m = meter.Restore(id.LFDI, cred.key, tr, saved.State)
 		out = append(out, hm)
 	}
-	return out, nil
+	return out, creds, nil
 }
 
 func traceFor(cfg *config.Config, i int, start time.Time) (*household.Trace, error) {
