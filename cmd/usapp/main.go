@@ -19,6 +19,7 @@ type cli struct {
 	Demo    demoCmd    `cmd:"" help:"Run a neighbourhood of homes through the secure metering path for a simulated day."`
 	Serve   serveCmd   `cmd:"" help:"Run one role (ca, bus, headend, gateway) as a daemon."`
 	Config  configCmd  `cmd:"" help:"Configuration tools."`
+	Privacy privacyCmd `cmd:"" help:"Privacy measurements (C3 load hiding against NILM attackers)."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 
 	LogLevel string `help:"Log level: debug, info, warn, error." default:"warn" enum:"debug,info,warn,error"`

@@ -25,6 +25,8 @@
 //     grid", ACM CCS 2012, showed best-effort and NILL leak, and adds the
 //     events of the demand the hider follows whenever the battery cannot hold
 //     the level (see its documentation).
+//   - "co" ([CO]): supervised combinatorial optimisation over the top
+//     appliances, trained by default on the embedded UK-DALE day.
 //
 // Default thresholds were tuned once, on the unhidden UK-DALE day (2-minute
 // samples), and are the same for every hiding algorithm.
@@ -63,12 +65,13 @@ type Attacker interface {
 var (
 	_ Attacker = Hart{}
 	_ Attacker = Adaptive{}
+	_ Attacker = CO{}
 )
 
 // Attackers returns every attacker with its default thresholds, sorted by
 // name.
 func Attackers() []Attacker {
-	all := []Attacker{DefaultAdaptive(), DefaultHart()}
+	all := []Attacker{DefaultAdaptive(), DefaultCO(), DefaultHart()}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name() < all[j].Name() })
 	return all
 }

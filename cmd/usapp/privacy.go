@@ -1,0 +1,251 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/usapp/usapp/billing"
+	"github.com/usapp/usapp/control/energy"
+	"github.com/usapp/usapp/privacy/eval"
+	"github.com/usapp/usapp/privacy/eval/plot"
+	"github.com/usapp/usapp/privacy/nilm"
+	"github.com/usapp/usapp/sim/household"
+)
+
+type privacyCmd struct {
+	Eval privacyEvalCmd `cmd:"" help:"Measure load hiding: run hiding algorithms on a day of demand and attack the metered load with NILM attackers."`
+}
+
+type privacyEvalCmd struct {
+	Data       string  `required:"" help:"Demand data: a UK-DALE CSV or UCI ';' file, 'ukdale' (embedded day) or 'synthetic'." placeholder:"FILE|ukdale|synthetic"`
+	Seed       int64   `help:"Seed of the synthetic home and of the randomised algorithms." default:"1"`
+	BatteryKWh float64 `name:"battery-kwh" help:"Battery capacity (kWh)." default:"2"`
+	BatteryKW  float64 `name:"battery-kw" help:"Battery charge and discharge power limit (kW)." default:"3"`
+	Efficiency float64 `name:"battery-efficiency" help:"Battery round-trip efficiency (0 to 1]." default:"0.9"`
+	Algo       string  `help:"Hiding algorithm, or 'all'. 'none' (no battery) is always reported." default:"all"`
+	Attacker   string  `help:"NILM attacker, or 'all'." default:"all"`
+	JSON       string  `name:"json" help:"Write the rows as a JSON array to this file." type:"path" placeholder:"FILE"`
+	Plot       string  `help:"Write PNG figures to this directory (implies --sweep)." type:"path" placeholder:"DIR"`
+	Sweep      bool    `help:"Also evaluate battery capacities 0.25-5 kWh at the same power (rows added to --json)."`
+	Threshold  float64 `name:"event-threshold" help:"Smallest appliance step (W) that counts as a true event; 0 is the attackers' noise floor (40 W)." default:"0"`
+	MIBins     int     `name:"mi-bins" help:"Bins per series for mutual information." default:"32"`
+	AllowDrift bool    `name:"allow-soc-drift" help:"Let algorithms end the day at any state of charge."`
+}
+
+func (c *privacyEvalCmd) Run(*globals) error { return c.run(os.Stdout, os.Stderr) }
+
+func (c *privacyEvalCmd) run(stdout, stderr io.Writer) error {
+	tr, err := loadData(c.Data, c.Seed)
+	if err != nil {
+		return err
+	}
+	b, err := c.battery()
+	if err != nil {
+		return err
+	}
+	algos, err := pickAlgorithms(c.Algo)
+	if err != nil {
+		return err
+	}
+	attackers, err := pickAttackers(c.Attacker)
+	if err != nil {
+		return err
+	}
+	opts := eval.Options{EventThresholdW: c.Threshold, MIBins: c.MIBins, AllowSoCDrift: c.AllowDrift, Seed: c.Seed}
+	fmt.Fprintf(stderr, "usapp privacy eval: %s, %d samples of %v from %s; battery %g kWh / %g kW / round trip %g\n",
+		tr.Name, tr.Len(), tr.Step, tr.Start.UTC().Format(time.RFC3339), b.CapacityKWh, b.MaxDischargeKW, b.RoundTripEfficiency)
+	t0 := time.Now()
+	rep, err := eval.EvaluateReport(tr, b, algos, attackers, opts)
+	if err != nil {
+		return hinted(err, "check --event-threshold and --mi-bins")
+	}
+	fmt.Fprintf(stderr, "evaluated none + %d algorithm(s) x %d attacker(s) in %v\n", len(algos), len(attackers), time.Since(t0).Round(time.Millisecond))
+	writeTable(stdout, rep.Rows, billing.DefaultTariff().Currency)
+	rows := rep.Rows
+	if c.Sweep || c.Plot != "" {
+		t0 = time.Now()
+		sweep, err := eval.Sweep(tr, eval.Batteries(b, eval.SweepCapacitiesKWh), algos, attackers, opts)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "swept %d battery sizes in %v\n", len(eval.SweepCapacitiesKWh), time.Since(t0).Round(time.Millisecond))
+		fmt.Fprintf(stdout, "\nprivacy against battery size (%g kW, worst attacker per algorithm):\n", b.MaxDischargeKW)
+		writeSweep(stdout, sweep)
+		rows = append(rows, sweep...)
+		if c.Plot != "" {
+			if err := writePlots(stdout, c.Plot, tr, rep.Runs, sweep); err != nil {
+				return err
+			}
+		}
+	}
+	if c.JSON != "" {
+		if err := writeJSON(c.JSON, rows); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "rows: %s\n", c.JSON)
+	}
+	return nil
+}
+
+// loadData resolves --data: a built-in source or a file in either format.
+func loadData(spec string, seed int64) (*household.Trace, error) {
+	if tr, ok, err := eval.Builtin(spec, seed); ok {
+		return tr, err
+	}
+	f, err := os.Open(spec)
+	if err != nil {
+		return nil, hinted(err, "--data takes a UK-DALE CSV or UCI ';' file, 'ukdale' or 'synthetic'")
+	}
+	defer f.Close()
+	tr, err := eval.LoadTrace(f, spec)
+	if err != nil {
+		return nil, hinted(err, "fix the file at the line shown; see sim/household/testdata for the two accepted layouts")
+	}
+	return tr, nil
+}
+
+// battery builds the battery from the flags and names the flag at fault.
+func (c *privacyEvalCmd) battery() (energy.Battery, error) {
+	b := energy.DefaultBattery()
+	b.CapacityKWh = c.BatteryKWh
+	b.MaxChargeKW, b.MaxDischargeKW = c.BatteryKW, c.BatteryKW
+	b.RoundTripEfficiency = c.Efficiency
+	err := b.Validate()
+	if err == nil {
+		return b, nil
+	}
+	// Name the flag in front of every impossible field, keeping the
+	// *energy.FieldError values reachable with errors.As.
+	var flagged []error
+	var flags []string
+	for _, e := range unjoin(err) {
+		var fe *energy.FieldError
+		flag, ok := "", false
+		if errors.As(e, &fe) {
+			flag, ok = batteryFlags[fe.Field]
+		}
+		if !ok {
+			flagged = append(flagged, e)
+			continue
+		}
+		flagged = append(flagged, fmt.Errorf("%s: %w", flag, e))
+		if !slices.Contains(flags, flag) {
+			flags = append(flags, flag)
+		}
+	}
+	hint := "check --battery-kwh, --battery-kw and --battery-efficiency"
+	if len(flags) > 0 {
+		hint = "set " + strings.Join(flags, ", ") + " to possible values"
+	}
+	return b, hinted(errors.Join(flagged...), hint)
+}
+
+// unjoin lists the errors an errors.Join combined, or err itself.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// batteryFlags maps energy.FieldError fields to the flags that set them.
+var batteryFlags = map[string]string{
+	"CapacityKWh":         "--battery-kwh",
+	"MaxChargeKW":         "--battery-kw",
+	"MaxDischargeKW":      "--battery-kw",
+	"RoundTripEfficiency": "--battery-efficiency",
+}
+
+func pickAlgorithms(name string) ([]energy.Algorithm, error) {
+	switch name {
+	case "all":
+		return energy.Algorithms(), nil
+	case eval.None:
+		return nil, nil
+	}
+	a, err := energy.Lookup(name)
+	if err != nil {
+		var names []string
+		for _, a := range energy.Algorithms() {
+			names = append(names, a.Name())
+		}
+		return nil, hinted(err, "--algo takes all, none or one of: "+strings.Join(names, ", "))
+	}
+	return []energy.Algorithm{a}, nil
+}
+
+func pickAttackers(name string) ([]nilm.Attacker, error) {
+	if name == "all" {
+		return nilm.Attackers(), nil
+	}
+	a, err := nilm.Lookup(name)
+	if err != nil {
+		var names []string
+		for _, a := range nilm.Attackers() {
+			names = append(names, a.Name())
+		}
+		return nil, hinted(err, "--attacker takes all or one of: "+strings.Join(names, ", "))
+	}
+	return []nilm.Attacker{a}, nil
+}
+
+func writeTable(w io.Writer, rows []eval.Row, currency string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "algorithm\tattacker\tF1\tprecision\trecall\tMI bits\tρ\textra energy %\tSoC drift kWh\tpeak kW\tcost "+currency+"\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%+.3f\t%.2f\t%.2f\t\n",
+			r.Algorithm, r.Attacker, r.F1, r.Precision, r.Recall, r.MIBits, r.Correlation,
+			r.ExtraEnergyPct, r.SoCDriftKWh, r.PeakKW, r.Cost)
+	}
+	tw.Flush()
+}
+
+func writeSweep(w io.Writer, rows []eval.Row) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "battery kWh\talgorithm\tworst attacker\tF1\tMI bits\textra energy %\t")
+	for _, r := range eval.ByBattery(eval.Worst(rows)) {
+		fmt.Fprintf(tw, "%g\t%s\t%s\t%.3f\t%.3f\t%.2f\t\n", r.BatteryKWh, r.Algorithm, r.Attacker, r.F1, r.MIBits, r.ExtraEnergyPct)
+	}
+	tw.Flush()
+}
+
+func writePlots(w io.Writer, dir string, tr *household.Trace, runs []eval.Hidden, sweep []eval.Row) error {
+	paths, err := plot.Loads(dir, tr, runs)
+	if err != nil {
+		return err
+	}
+	p, err := plot.Privacy(dir, sweep)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "figures: %s\n", strings.Join(append(paths, p), " "))
+	return nil
+}
+
+func writeJSON(path string, rows []eval.Row) error {
+	data, err := json.MarshalIndent(rows, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// hintError carries a line the user can act on; main prints it after the
+// error as "hint: ...".
+type hintError struct {
+	err  error
+	hint string
+}
+
+func hinted(err error, hint string) error { return &hintError{err: err, hint: hint} }
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+func (e *hintError) Hint() string  { return e.hint }

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/usapp/usapp/control/energy"
+	"github.com/usapp/usapp/privacy/eval"
+	"github.com/usapp/usapp/sim/household"
+)
+
+// privacyEval parses args as "usapp privacy eval ..." with the real flag
+// definitions and runs the command in-process.
+func privacyEval(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var c cli
+	parser, err := kong.New(&c, kong.Name("usapp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parser.Parse(append([]string{"privacy", "eval"}, args...)); err != nil {
+		t.Fatalf("parse %v: %v", args, err)
+	}
+	var out, errb bytes.Buffer
+	err = c.Privacy.Eval.run(&out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func readRows(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(data, &rows); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestPrivacyEvalUKDALE(t *testing.T) {
+	dir := t.TempDir()
+	js, figs := filepath.Join(dir, "rows.json"), filepath.Join(dir, "figs")
+	out, _, err := privacyEval(t, "--data", "ukdale", "--battery-kwh", "2", "--battery-kw", "3",
+		"--algo", "all", "--attacker", "all", "--json", js, "--plot", figs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readRows(t, js)
+	algos := energy.Algorithms()
+	// --plot implies the sweep: the main rows, then none once and every
+	// algorithm at each sweep capacity.
+	perAttacker := (1 + len(algos)) + 1 + len(algos)*len(eval.SweepCapacitiesKWh)
+	if len(rows)%perAttacker != 0 || len(rows) == 0 {
+		t.Fatalf("%d rows, want a multiple of %d", len(rows), perAttacker)
+	}
+	if rows[0]["algorithm"] != "none" || len(rows[0]) != 13 {
+		t.Fatalf("first row %v: want algorithm none with the 13 contract keys", rows[0])
+	}
+	for _, a := range append([]string{"none"}, names(algos)...) {
+		if !strings.Contains(out, a) {
+			t.Errorf("table lacks algorithm %s:\n%s", a, out)
+		}
+	}
+	for _, col := range []string{"F1", "precision", "recall", "MI bits", "ρ", "extra energy %", "SoC drift kWh", "peak kW", "cost"} {
+		if !strings.Contains(out, col) {
+			t.Errorf("table lacks column %q", col)
+		}
+	}
+	entries, err := os.ReadDir(figs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1+len(algos)+1 {
+		t.Fatalf("%d figures, want one per run plus the sweep", len(entries))
+	}
+	for _, e := range entries {
+		if data, _ := os.ReadFile(filepath.Join(figs, e.Name())); !bytes.HasPrefix(data, []byte("\x89PNG")) {
+			t.Errorf("%s is not a PNG", e.Name())
+		}
+	}
+}
+
+func TestPrivacyEvalSyntheticOneAlgorithm(t *testing.T) {
+	js := filepath.Join(t.TempDir(), "rows.json")
+	name := energy.Algorithms()[0].Name()
+	if _, _, err := privacyEval(t, "--data", "synthetic", "--seed", "4", "--algo", name, "--attacker", "hart", "--json", js); err != nil {
+		t.Fatal(err)
+	}
+	rows := readRows(t, js)
+	if len(rows) != 2 || rows[0]["algorithm"] != "none" || rows[1]["algorithm"] != name || rows[1]["attacker"] != "hart" {
+		t.Fatalf("rows %v: want none and %s against hart", rows, name)
+	}
+	if rows[1]["battery_kwh"] != 2.0 || rows[1]["battery_kw"] != 3.0 {
+		t.Fatalf("battery %v/%v, want the 2 kWh / 3 kW defaults", rows[1]["battery_kwh"], rows[1]["battery_kw"])
+	}
+}
+
+func TestPrivacyEvalDataFile(t *testing.T) {
+	_, _, err := privacyEval(t, "--data", "../../sim/household/testdata/uci_household_power_consumption_excerpt_2006-12-16_1min.txt", "--attacker", "hart")
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPrivacyEvalBadInput(t *testing.T) {
+	dir := t.TempDir()
+	truncated := filepath.Join(dir, "truncated.csv")
+	uk, err := os.ReadFile("../../sim/household/testdata/ukdale_house2_2013-06-08_2min_W.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(truncated, uk[:len(uk)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unknown := filepath.Join(dir, "meter.txt")
+	if err := os.WriteFile(unknown, []byte("ts power\n1 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		is       error
+		hintHas  string // the flag or file the user must fix
+		fieldErr string
+	}{
+		{"unknown algorithm", []string{"--data", "ukdale", "--algo", "magic"}, energy.ErrUnknownAlgorithm, "best-effort", ""},
+		{"unknown attacker", []string{"--data", "ukdale", "--attacker", "oracle"}, nil, "hart", ""},
+		{"efficiency 2", []string{"--data", "ukdale", "--battery-efficiency", "2"}, energy.ErrBattery, "--battery-efficiency", "RoundTripEfficiency"},
+		{"negative capacity", []string{"--data", "ukdale", "--battery-kwh=-1"}, energy.ErrBattery, "--battery-kwh", "CapacityKWh"},
+		{"truncated file", []string{"--data", truncated}, household.ErrMalformed, "line", ""},
+		{"unknown format", []string{"--data", unknown}, eval.ErrFormat, "layouts", ""},
+		{"missing file", []string{"--data", filepath.Join(dir, "nope.csv")}, os.ErrNotExist, "--data", ""},
+	} {
+		_, _, err := privacyEval(t, tc.args...)
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		if tc.is != nil && !errors.Is(err, tc.is) {
+			t.Errorf("%s: err %v, want %v", tc.name, err, tc.is)
+		}
+		var h interface{ Hint() string }
+		if !errors.As(err, &h) || !strings.Contains(h.Hint(), tc.hintHas) {
+			t.Errorf("%s: hint %v, want one mentioning %q", tc.name, h, tc.hintHas)
+		}
+		var fe *energy.FieldError
+		if tc.fieldErr != "" && (!errors.As(err, &fe) || fe.Field != tc.fieldErr) {
+			t.Errorf("%s: want a FieldError for %s, got %v", tc.name, tc.fieldErr, err)
+		}
+		if tc.fieldErr != "" && !strings.Contains(err.Error(), tc.hintHas) {
+			t.Errorf("%s: error %q does not name the flag %s", tc.name, err, tc.hintHas)
+		}
+		var pe *household.ParseError
+		if strings.HasSuffix(tc.name, "file") && tc.is != os.ErrNotExist && (!errors.As(err, &pe) || pe.File != truncated || pe.Line < 2) {
+			t.Errorf("%s: want a ParseError naming %s and its line, got %v", tc.name, truncated, err)
+		}
+	}
+}
+
+func TestPrivacyEvalNamesEveryBadBatteryFlag(t *testing.T) {
+	_, _, err := privacyEval(t, "--data", "ukdale", "--battery-kwh", "0", "--battery-kw=-1", "--battery-efficiency", "1.5")
+	if !errors.Is(err, energy.ErrBattery) {
+		t.Fatalf("err %v, want ErrBattery", err)
+	}
+	var h interface{ Hint() string }
+	errors.As(err, &h)
+	for _, flag := range []string{"--battery-kwh", "--battery-kw", "--battery-efficiency"} {
+		if !strings.Contains(err.Error(), flag+": ") || h == nil || !strings.Contains(h.Hint(), flag) {
+			t.Errorf("flag %s not named in %q (hint %v)", flag, err, h)
+		}
+	}
+}
+
+// TestPrivacyEvalBinaryErrors runs the real binary on a truncated file: the
+// user sees a "usapp:" line naming the file and line, a hint, and exit 1.
+func TestPrivacyEvalBinaryErrors(t *testing.T) {
+	bin := usappBinary(t)
+	bad := filepath.Join(t.TempDir(), "cut.csv")
+	if err := os.WriteFile(bad, []byte("unix_ts,kettle,mains\n1370646000,0,100\n1370646120,0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), bin, "privacy", "eval", "--data", bad)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1; stderr:\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "usapp: "+bad+":3:") || !strings.HasPrefix(lines[1], "hint: ") {
+		t.Fatalf("stderr:\n%s\nwant a usapp: line naming %s:3 and a hint: line", stderr.String(), bad)
+	}
+}
+
+func names(algos []energy.Algorithm) []string {
+	var out []string
+	for _, a := range algos {
+		out = append(out, a.Name())
+	}
+	return out
+}

@@ -1,0 +1,111 @@
+package energy
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Algorithm is a load-hiding policy. Hide is causal: the decision at step t
+// uses demand up to and including t, the battery's state and the price
+// schedule (known a day ahead), never later demand. Every implementation
+// drives the package's one battery simulator, so a Result always respects
+// the battery's limits whatever the policy asks for.
+type Algorithm interface {
+	Name() string
+	Hide(b Battery, r Run) (*Result, error)
+}
+
+var (
+	_ Algorithm = BestEffort{}
+	_ Algorithm = NILL{}
+	_ Algorithm = Stepping{}
+	_ Algorithm = Random{}
+	_ Algorithm = USaPP{}
+)
+
+// Algorithms returns every algorithm with its default parameters, sorted by
+// name: "best-effort", "nill", "random", "stepping", "usapp".
+func Algorithms() []Algorithm {
+	as := []Algorithm{BestEffort{}, NILL{}, Stepping{}, Random{}, USaPP{}}
+	sort.Slice(as, func(i, j int) bool { return as[i].Name() < as[j].Name() })
+	return as
+}
+
+// Lookup returns the algorithm with the given name and default parameters.
+// An unknown name is an error wrapping ErrUnknownAlgorithm that lists the
+// valid ones.
+func Lookup(name string) (Algorithm, error) {
+	var names []string
+	for _, a := range Algorithms() {
+		if a.Name() == name {
+			return a, nil
+		}
+		names = append(names, a.Name())
+	}
+	return nil, fmt.Errorf("%w %q; valid: %s", ErrUnknownAlgorithm, name, strings.Join(names, ", "))
+}
+
+// history gives algorithms causal views of the demand: means over trailing
+// windows that end at the current step.
+type history struct {
+	prefix []float64 // prefix[i] = sum of demand[0:i], filled as steps arrive
+}
+
+func newHistory(n int) *history { return &history{prefix: make([]float64, 1, n+1)} }
+
+// push records the demand of the step about to be decided.
+func (h *history) push(p float64) { h.prefix = append(h.prefix, h.prefix[len(h.prefix)-1]+p) }
+
+// mean is the mean of the last k pushed values (fewer if fewer were pushed).
+func (h *history) mean(k int) float64 {
+	n := len(h.prefix) - 1
+	if k > n {
+		k = n
+	}
+	if k <= 0 {
+		return 0
+	}
+	return (h.prefix[n] - h.prefix[n-k]) / float64(k)
+}
+
+// steps converts a duration to whole steps, at least one.
+func steps(d, step time.Duration) int {
+	k := int(math.Round(float64(d) / float64(step)))
+	return max(k, 1)
+}
+
+// socTarget is where an algorithm steers the stored energy at step t (kWh):
+// the middle of the SoC window, and with ReturnSoC a line from there to
+// InitialSoC over the last part of the run (a quarter of it, at most four
+// hours), so that the funnel in the simulator rarely has to act.
+func (s *sim) socTarget(t int) float64 {
+	mid := (s.minKWh + s.maxKWh) / 2
+	return mid + s.returnFraction(t)*(s.initKWh-mid)
+}
+
+// returnFraction is how far along the ReturnSoC ramp step t is: 0 before it
+// (or without ReturnSoC), 1 at the last step.
+func (s *sim) returnFraction(t int) float64 {
+	if !s.r.ReturnSoC {
+		return 0
+	}
+	ramp := min(s.n()/4, steps(4*time.Hour, s.r.Step))
+	start := s.n() - ramp
+	if t < start || ramp == 0 {
+		return 0
+	}
+	return math.Min(1, float64(t-start+1)/float64(ramp))
+}
+
+// correctionW is the steady grid power (W) that moves the stored energy from
+// its current value to want over the given number of steps, ignoring losses:
+// positive means the meter should draw more than demand (charge).
+func (s *sim) correctionW(want float64, over int) float64 {
+	return (want - s.soc) * joulesPerKWh / (float64(max(over, 1)) * s.dt)
+}
+
+// quantise rounds w to the nearest multiple of q (q > 0), not below zero.
+func quantise(w, q float64) float64 { return math.Max(0, math.Round(w/q)*q) }

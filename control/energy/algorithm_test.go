@@ -1,0 +1,297 @@
+package energy_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/usapp/usapp/billing"
+	"github.com/usapp/usapp/control/energy"
+	"github.com/usapp/usapp/sim/household"
+)
+
+// failer is what checkPhysics needs from testing.TB and *rapid.T.
+type failer interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// checkPhysics fails unless res respects every battery limit and the
+// balance p = p_i + pB + pL at every step.
+func checkPhysics(t failer, b energy.Battery, r energy.Run, res *energy.Result) {
+	t.Helper()
+	n := len(r.Demand)
+	if len(res.Metered) != n || len(res.Battery) != n || len(res.Loss) != n || len(res.SoC) != n {
+		t.Fatalf("result lengths %d/%d/%d/%d, want %d", len(res.Metered), len(res.Battery), len(res.Loss), len(res.SoC), n)
+	}
+	const tol = 1e-6
+	eff := math.Sqrt(b.RoundTripEfficiency)
+	soc := b.InitialSoC * b.CapacityKWh
+	for i, p := range r.Demand {
+		m, pB, pL := res.Metered[i], res.Battery[i], res.Loss[i]
+		if d := p - (m + pB + pL); math.Abs(d) > 1e-9*math.Max(1, p) {
+			t.Fatalf("step %d: p - (p_i+pB+pL) = %g", i, d)
+		}
+		if pB > b.MaxDischargeKW*1000+tol || -pB > b.MaxChargeKW*1000+tol {
+			t.Fatalf("step %d: pB = %g W outside the power limits", i, pB)
+		}
+		if m < -tol {
+			t.Fatalf("step %d: export %g W", i, m)
+		}
+		wantLoss := -(1 - eff) * pB
+		if pB < 0 {
+			wantLoss = pB/eff - pB
+		}
+		if pL > tol || math.Abs(pL-wantLoss) > 1e-6*math.Max(1, math.Abs(pB)) {
+			t.Fatalf("step %d: pL = %g, want %g", i, pL, wantLoss)
+		}
+		soc -= pB * r.Step.Seconds() / 3.6e6
+		if math.Abs(res.SoC[i]-soc) > 1e-9 {
+			t.Fatalf("step %d: SoC %g, accounting gives %g", i, res.SoC[i], soc)
+		}
+		soc = res.SoC[i]
+		if soc < b.MinSoC*b.CapacityKWh-1e-9 || soc > b.MaxSoC*b.CapacityKWh+1e-9 {
+			t.Fatalf("step %d: SoC %g kWh outside the window", i, soc)
+		}
+	}
+}
+
+func ukdaleRun(t testing.TB, prices bool) energy.Run {
+	tr, err := household.UKDALE()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := energy.Run{Demand: tr.Mains, Step: tr.Step, ReturnSoC: true, Seed: 7}
+	if prices {
+		tf := billing.DefaultTariff()
+		r.Prices = make([]float64, len(tr.Mains))
+		for i := range r.Prices {
+			_, r.Prices[i] = tf.PriceAt(tr.Start.Add(time.Duration(i) * tr.Step))
+		}
+	}
+	return r
+}
+
+func TestAlgorithmsOnUKDALE(t *testing.T) {
+	b := energy.DefaultBattery()
+	for _, prices := range []bool{false, true} {
+		for _, ret := range []bool{false, true} {
+			r := ukdaleRun(t, prices)
+			r.ReturnSoC = ret
+			for _, a := range energy.Algorithms() {
+				t.Run(fmt.Sprintf("%s/prices=%v/return=%v", a.Name(), prices, ret), func(t *testing.T) {
+					res, err := a.Hide(b, r)
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkPhysics(t, b, r, res)
+					end := res.SoC[len(res.SoC)-1]
+					if drift := math.Abs(end - b.InitialSoC*b.CapacityKWh); ret && drift > 0.01*b.CapacityKWh {
+						t.Errorf("end SoC %.3f kWh, drift %.3f kWh > 1 %% of capacity", end, drift)
+					}
+					// Hiding must actually change the trace: the metered load
+					// differs from demand at most steps.
+					same := 0
+					for i := range r.Demand {
+						if math.Abs(res.Metered[i]-r.Demand[i]) < 1 {
+							same++
+						}
+					}
+					if same > len(r.Demand)/4 {
+						t.Errorf("metered equals demand at %d of %d steps", same, len(r.Demand))
+					}
+				})
+			}
+		}
+	}
+}
+
+// USaPP moves few times: far fewer metered changes than the demand has.
+func TestUSaPPChangesRarely(t *testing.T) {
+	r := ukdaleRun(t, false)
+	res, err := energy.USaPP{}.Hide(energy.DefaultBattery(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := func(x []float64) int {
+		k := 0
+		for i := 1; i < len(x); i++ {
+			if math.Abs(x[i]-x[i-1]) > 40 {
+				k++
+			}
+		}
+		return k
+	}
+	if got, demand := steps(res.Metered), steps(r.Demand); got*4 > demand {
+		t.Errorf("%d metered steps above 40 W, demand has %d", got, demand)
+	}
+}
+
+// With a time-of-use price USaPP keeps more energy in store in the cheap band
+// than in the dear one, and pays less than without the price.
+func TestUSaPPUsesPrices(t *testing.T) {
+	b := energy.DefaultBattery()
+	r := ukdaleRun(t, true)
+	res, err := energy.USaPP{}.Hide(b, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := slices.Min(r.Prices), slices.Max(r.Prices)
+	var cheap, dear []float64
+	for i, c := range r.Prices {
+		switch c {
+		case lo:
+			cheap = append(cheap, res.SoC[i])
+		case hi:
+			dear = append(dear, res.SoC[i])
+		}
+	}
+	mean := func(x []float64) float64 {
+		s := 0.0
+		for _, v := range x {
+			s += v
+		}
+		return s / float64(len(x))
+	}
+	if mean(cheap) <= mean(dear)+0.1 {
+		t.Errorf("mean SoC cheap %.3f kWh, dear %.3f kWh: no price shaping", mean(cheap), mean(dear))
+	}
+	flat, err := energy.USaPP{PriceShift: -1}.Hide(b, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := func(m []float64) float64 {
+		s := 0.0
+		for i, w := range m {
+			s += w * r.Prices[i]
+		}
+		return s
+	}
+	if cost(res.Metered) >= cost(flat.Metered) {
+		t.Errorf("price-aware cost %.1f not below price-blind %.1f", cost(res.Metered), cost(flat.Metered))
+	}
+}
+
+// Decisions use no future demand: changing demand after step k leaves
+// steps 0..k unchanged.
+func TestCausal(t *testing.T) {
+	b := energy.DefaultBattery()
+	r := ukdaleRun(t, true)
+	const k = 400
+	r2 := r
+	r2.Demand = slices.Clone(r.Demand)
+	for i := k + 1; i < len(r2.Demand); i++ {
+		r2.Demand[i] = 3000 - r2.Demand[i]/2
+	}
+	for _, a := range energy.Algorithms() {
+		x, err := a.Hide(b, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := a.Hide(b, r2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(x.Metered[:k+1], y.Metered[:k+1]) {
+			t.Errorf("%s: steps up to %d depend on later demand", a.Name(), k)
+		}
+	}
+}
+
+func TestRandomSeeded(t *testing.T) {
+	b := energy.DefaultBattery()
+	r := ukdaleRun(t, false)
+	x, _ := energy.Random{}.Hide(b, r)
+	y, _ := energy.Random{}.Hide(b, r)
+	r.Seed++
+	z, _ := energy.Random{}.Hide(b, r)
+	if !slices.Equal(x.Metered, y.Metered) {
+		t.Error("same seed, different traces")
+	}
+	if slices.Equal(x.Metered, z.Metered) {
+		t.Error("different seeds, same trace")
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	var names []string
+	for _, a := range energy.Algorithms() {
+		names = append(names, a.Name())
+		got, err := energy.Lookup(a.Name())
+		if err != nil || got.Name() != a.Name() {
+			t.Errorf("Lookup(%q) = %v, %v", a.Name(), got, err)
+		}
+	}
+	if want := []string{"best-effort", "nill", "random", "stepping", "usapp"}; !slices.Equal(names, want) {
+		t.Errorf("names %v, want %v", names, want)
+	}
+	if _, err := energy.Lookup("none"); !errors.Is(err, energy.ErrUnknownAlgorithm) {
+		t.Errorf("Lookup(none) = %v", err)
+	}
+}
+
+// Property: on random demand and random valid batteries no algorithm breaks
+// a limit or the balance, with or without ReturnSoC and prices.
+func TestPhysicsProperty(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		minSoC := rapid.Float64Range(0, 0.8).Draw(rt, "min")
+		maxSoC := rapid.Float64Range(minSoC+0.05, 1).Draw(rt, "max")
+		b := energy.Battery{
+			CapacityKWh:         rapid.Float64Range(0.05, 20).Draw(rt, "cap"),
+			MaxChargeKW:         rapid.Float64Range(0, 10).Draw(rt, "charge"),
+			MaxDischargeKW:      rapid.Float64Range(0, 10).Draw(rt, "discharge"),
+			RoundTripEfficiency: rapid.Float64Range(0.3, 1).Draw(rt, "eta"),
+			MinSoC:              minSoC,
+			MaxSoC:              maxSoC,
+			InitialSoC:          rapid.Float64Range(minSoC, maxSoC).Draw(rt, "init"),
+		}
+		n := rapid.IntRange(1, 300).Draw(rt, "n")
+		peak := rapid.Float64Range(0, 8000).Draw(rt, "peak")
+		demand := rapid.SliceOfN(rapid.Float64Range(0, peak), n, n).Draw(rt, "demand")
+		r := energy.Run{
+			Demand:    demand,
+			Step:      time.Duration(rapid.IntRange(1, 3600).Draw(rt, "step")) * time.Second,
+			ReturnSoC: rapid.Bool().Draw(rt, "return"),
+			Seed:      rapid.Int64().Draw(rt, "seed"),
+		}
+		if rapid.Bool().Draw(rt, "prices") {
+			r.Prices = rapid.SliceOfN(rapid.Float64Range(0, 1), n, n).Draw(rt, "prices")
+		}
+		for _, a := range energy.Algorithms() {
+			res, err := a.Hide(b, r)
+			if err != nil {
+				rt.Fatalf("%s: %v", a.Name(), err)
+			}
+			checkPhysics(rt, b, r, res)
+		}
+	})
+}
+
+func BenchmarkHide(b *testing.B) {
+	r := ukdaleRun(b, true)
+	bat := energy.DefaultBattery()
+	for _, a := range energy.Algorithms() {
+		b.Run(a.Name(), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := a.Hide(bat, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "days/s")
+		})
+	}
+}
+
+func ExampleLookup() {
+	tr, _ := household.UKDALE()
+	a, _ := energy.Lookup("usapp")
+	res, _ := a.Hide(energy.DefaultBattery(), energy.Run{Demand: tr.Mains, Step: tr.Step, ReturnSoC: true})
+	end := res.SoC[len(res.SoC)-1]
+	fmt.Printf("%d steps, ends at %.2f kWh\n", len(res.Metered), end)
+	// Output: 720 steps, ends at 1.00 kWh
+}

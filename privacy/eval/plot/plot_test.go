@@ -1,0 +1,116 @@
+package plot
+
+import (
+	"errors"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/usapp/usapp/control/energy"
+	"github.com/usapp/usapp/privacy/eval"
+	"github.com/usapp/usapp/privacy/nilm"
+	"github.com/usapp/usapp/sim/household"
+)
+
+func decode(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img
+}
+
+// inked counts pixels close to a colour, to check that a series was drawn.
+func inked(img image.Image, r0, g0, b0 uint32) int {
+	var n int
+	bounds := img.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			if absDiff(r>>8, r0) < 40 && absDiff(g>>8, g0) < 40 && absDiff(b>>8, b0) < 40 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func absDiff(a, b uint32) uint32 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+func TestLoadsAndPrivacy(t *testing.T) {
+	tr, err := household.UKDALE()
+	if err != nil {
+		t.Fatal(err)
+	}
+	algos := energy.Algorithms()
+	b := energy.DefaultBattery()
+	rep, err := eval.EvaluateReport(tr, b, algos, nilm.Attackers(), eval.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "figs")
+	paths, err := Loads(dir, tr, rep.Runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) != len(rep.Runs) {
+		t.Fatalf("%d load figures for %d runs", len(paths), len(rep.Runs))
+	}
+	for i, p := range paths {
+		if want := filepath.Join(dir, "load_"+rep.Runs[i].Algorithm+".png"); p != want {
+			t.Errorf("figure %d at %s, want %s", i, p, want)
+		}
+		img := decode(t, p)
+		if sz := img.Bounds().Size(); sz.X != 11*96 || sz.Y != 6*96 {
+			t.Errorf("%s: %v pixels, want 1056x576", p, sz)
+		}
+		if inked(img, 200, 40, 40) < 200 || inked(img, 30, 90, 180) < 200 {
+			t.Errorf("%s: metered (red) or state-of-charge (blue) series missing", p)
+		}
+	}
+
+	sweep, err := eval.Sweep(tr, eval.Batteries(b, []float64{0.5, 2}), algos[:2], nilm.Attackers(), eval.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Privacy(dir, sweep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := decode(t, p)
+	if sz := img.Bounds().Size(); sz.X != 12*96 || sz.Y != 5*96 {
+		t.Errorf("%s: %v pixels, want 1152x480", p, sz)
+	}
+	if inked(img, 0, 0, 0) < 500 {
+		t.Errorf("%s: looks blank", p)
+	}
+}
+
+func TestNothingToDraw(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Privacy(dir, nil); !errors.Is(err, ErrNoData) {
+		t.Errorf("Privacy(nil): %v, want ErrNoData", err)
+	}
+	if _, err := Loads(dir, nil, nil); !errors.Is(err, ErrNoData) {
+		t.Errorf("Loads(nil): %v, want ErrNoData", err)
+	}
+}
+
+func TestFileSafe(t *testing.T) {
+	if got := fileSafe("../best effort/x"); got != "___best_effort_x" {
+		t.Fatalf("fileSafe = %q", got)
+	}
+}
