@@ -358,3 +358,17 @@ func BenchmarkAdd(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "registers/s")
 }
+
+func TestSchedule(t *testing.T) {
+	tr := DefaultTariff()
+	start := time.Date(2026, 1, 15, 15, 0, 0, 0, time.UTC)
+	got := tr.Schedule(start, time.Hour, 3) // 15:00 default, 16:00 and 17:00 peak (GMT in January)
+	for i, p := range got {
+		if _, want := tr.PriceAt(start.Add(time.Duration(i) * time.Hour)); p != want {
+			t.Fatalf("step %d: %v, want %v", i, p, want)
+		}
+	}
+	if got[0] == got[1] {
+		t.Fatalf("schedule does not follow the bands: %v", got)
+	}
+}

@@ -300,3 +300,13 @@ func (c *compiled) nextChange(at time.Time) time.Time {
 	}
 	return next
 }
+
+// Schedule is the price of each of n steps of length step from start: the
+// day-ahead price signal a home energy manager plans with.
+func (t Tariff) Schedule(start time.Time, step time.Duration, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		_, out[i] = t.PriceAt(start.Add(time.Duration(i) * step))
+	}
+	return out
+}

@@ -50,6 +50,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/usapp/usapp/billing"
+	"github.com/usapp/usapp/control/energy"
 )
 
 // MaxSize is the largest configuration file accepted.
@@ -133,6 +134,23 @@ type Gateway struct {
 	Interval   Duration `yaml:"interval"`    // real time between registers, default 30m (shorter replays a day faster)
 	HeadEndURL string   `yaml:"headend_url"` // where the head-end publishes its keys (GET /usapp/v1/headend)
 	HTTP       string   `yaml:"http"`        // listen address for GET /controls and /stats, default 127.0.0.1:8081
+	Hiding     string   `yaml:"hiding"`      // load-hiding algorithm of the HEMS (control/energy), "none" for no battery; default usapp
+	Battery    Battery  `yaml:"battery"`     // the home battery the HEMS drives
+}
+
+// Battery is a home battery (C3.load-hiding).
+type Battery struct {
+	CapacityKWh         float64 `yaml:"capacity_kwh"`          // default 2
+	MaxKW               float64 `yaml:"max_kw"`                // charge and discharge limit, default 3
+	RoundTripEfficiency float64 `yaml:"round_trip_efficiency"` // default 0.9
+}
+
+// Energy returns the battery as control/energy models it (state-of-charge
+// window and start from energy.DefaultBattery).
+func (b Battery) Energy() energy.Battery {
+	e := energy.DefaultBattery()
+	e.CapacityKWh, e.MaxChargeKW, e.MaxDischargeKW, e.RoundTripEfficiency = b.CapacityKWh, b.MaxKW, b.MaxKW, b.RoundTripEfficiency
+	return e
 }
 
 // Duration is a time.Duration written in YAML as "30s", "2h".
@@ -240,6 +258,10 @@ func (c *Config) applyDefaults() {
 	def("gateway.meters", func() { c.Gateway.Meters = 1 })
 	def("gateway.interval", func() { c.Gateway.Interval = Duration(30 * time.Minute) })
 	def("gateway.http", func() { c.Gateway.HTTP = "127.0.0.1:8081" })
+	def("gateway.hiding", func() { c.Gateway.Hiding = "usapp" })
+	def("gateway.battery.capacity_kwh", func() { c.Gateway.Battery.CapacityKWh = 2 })
+	def("gateway.battery.max_kw", func() { c.Gateway.Battery.MaxKW = 3 })
+	def("gateway.battery.round_trip_efficiency", func() { c.Gateway.Battery.RoundTripEfficiency = 0.9 })
 	def("gateway.seed", func() { c.Gateway.Seed = 1 })
 	def("gateway.data", func() { c.Gateway.Data = "ukdale" })
 	def("gateway.retransmit", func() { c.Gateway.Retransmit = Duration(30 * time.Second) })

@@ -299,3 +299,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestGatewayHidingAndBatteryValidated(t *testing.T) {
+	_, _, err := Parse([]byte("gateway:\n  hiding: magic\n  battery:\n    capacity_kwh: 2\n    round_trip_efficiency: 2\n"), "config.yaml")
+	got := problemsOf(t, err)
+	if !reflect.DeepEqual(got, []where{{2, "gateway.hiding"}, {5, "gateway.battery.round_trip_efficiency"}}) {
+		t.Fatalf("problems %+v", got)
+	}
+	c, _, err := Parse([]byte("gateway:\n  hiding: none\n"), "config.yaml")
+	if err != nil || c.Gateway.Hiding != "none" || c.Gateway.Battery.Energy().CapacityKWh != 2 {
+		t.Fatalf("%+v %v", c, err)
+	}
+}

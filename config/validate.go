@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/usapp/usapp/billing"
+	"github.com/usapp/usapp/control/energy"
 )
 
 // Roles that `usapp serve` runs; an empty role means the all-in-one demo.
@@ -62,6 +63,12 @@ func (c *Config) Validate() error {
 	v.positive("gateway.interval", int64(c.Gateway.Interval))
 	v.url("gateway.headend_url", c.Gateway.HeadEndURL, []string{"http", "https"})
 	v.hostPort("gateway.http", c.Gateway.HTTP, false)
+	if c.Gateway.Hiding != "none" {
+		if _, err := energy.Lookup(c.Gateway.Hiding); err != nil {
+			v.add("gateway.hiding", "%v", err)
+		}
+	}
+	v.battery("gateway.battery", c.Gateway.Battery)
 	v.nonEmpty("gateway.data", c.Gateway.Data)
 	v.positive("gateway.retransmit", int64(c.Gateway.Retransmit))
 	v.tariff(c.Tariff)
@@ -178,4 +185,33 @@ func (v *validation) tariff(t billing.Tariff) {
 		v.add("tariff", "%v", e)
 	}
 	walk(err)
+}
+
+// batteryKeys maps control/energy's field names to this file's keys.
+var batteryKeys = map[string]string{"CapacityKWh": "capacity_kwh", "MaxChargeKW": "max_kw", "MaxDischargeKW": "max_kw",
+	"RoundTripEfficiency": "round_trip_efficiency"}
+
+// battery reports each impossible battery parameter at its own key.
+func (v *validation) battery(path string, b Battery) {
+	err := b.Energy().Validate()
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	seen := map[string]bool{}
+	for _, e := range errs {
+		var fe *energy.FieldError
+		key := path
+		if errors.As(e, &fe) && batteryKeys[fe.Field] != "" {
+			key = path + "." + batteryKeys[fe.Field]
+			e = fe.Err
+		}
+		if !seen[key] {
+			seen[key] = true
+			v.add(key, "%v", e)
+		}
+	}
 }

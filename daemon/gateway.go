@@ -23,6 +23,7 @@ import (
 	"github.com/usapp/usapp/computing/keystore"
 	"github.com/usapp/usapp/computing/spool"
 	"github.com/usapp/usapp/config"
+	"github.com/usapp/usapp/control/energy"
 	"github.com/usapp/usapp/framework"
 	"github.com/usapp/usapp/internal/durable"
 	"github.com/usapp/usapp/metering"
@@ -88,7 +89,7 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return err
 	}
 	go renewLoop(ctx, append(meterCreds, gwCred), cfg.CA.URL, root, renewCheck, log)
-	addr, stopHTTP, err := serveHTTP(ctx, cfg.Gateway.HTTP, gatewayHandler(gw), log)
+	addr, stopHTTP, err := serveHTTP(ctx, cfg.Gateway.HTTP, gatewayHandler(gw, hemsFor(cfg, 0)), log)
 	if err != nil {
 		return err
 	}
@@ -230,7 +231,11 @@ func startMeters(ctx context.Context, cfg *config.Config, ks keystore.Keystore, 
 			return nil, nil, err
 		}
 		creds = append(creds, cred)
-		tr, err := traceFor(cfg, i, start)
+		demand, err := traceFor(cfg, i, start)
+		if err != nil {
+			return nil, nil, err
+		}
+		tr, _, err := hemsFor(cfg, i).Metered(demand)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -341,9 +346,25 @@ func saveMeter(hm *homeMeter) error {
 	return durable.WriteFile(hm.state, b, 0o600)
 }
 
-func gatewayHandler(gw *gateway.Gateway) http.Handler {
+// hemsFor is the home energy manager behind meter i: the configured hiding
+// algorithm on the configured battery, planning with the tariff.
+func hemsFor(cfg *config.Config, i int) gateway.HEMS {
+	h := gateway.HEMS{Battery: cfg.Gateway.Battery.Energy(), Tariff: cfg.Tariff, Seed: cfg.Gateway.Seed*1_000_003 + int64(i)}
+	if cfg.Gateway.Hiding != "none" {
+		h.Algorithm, _ = energy.Lookup(cfg.Gateway.Hiding) // validated with the configuration
+	}
+	return h
+}
+
+func gatewayHandler(gw *gateway.Gateway, hems gateway.HEMS) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /controls", framework.ControlsHandler("gateway", gw.Controls))
+	mux.Handle("GET /controls", framework.ControlsHandler("gateway", func() []framework.Active {
+		a := gw.Controls()
+		if c, ok := hems.Control(); ok {
+			a = append(a, c)
+		}
+		return a
+	}))
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, gw.Stats()) })
 	return mux
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/usapp/usapp/comms/pki/est"
 	"github.com/usapp/usapp/computing/keystore"
 	"github.com/usapp/usapp/computing/spool"
+	"github.com/usapp/usapp/control/energy"
 	"github.com/usapp/usapp/metering"
 	"github.com/usapp/usapp/platform/bus"
 	"github.com/usapp/usapp/platform/store"
@@ -58,6 +59,11 @@ type Options struct {
 	Tariff   *billing.Tariff // default billing.DefaultTariff()
 	// DrainTimeout bounds the wait for the last receipts (default 60 s).
 	DrainTimeout time.Duration
+	// Hiding names the load-hiding algorithm every home's HEMS runs
+	// (control/energy), "none" for no battery; default "usapp".
+	Hiding string
+	// Battery is every home's battery; default energy.DefaultBattery().
+	Battery *energy.Battery
 }
 
 // DefaultStart is the simulated day the demo runs by default: a summer day,
@@ -97,7 +103,30 @@ func (o *Options) defaults() error {
 	if o.DrainTimeout == 0 {
 		o.DrainTimeout = 60 * time.Second
 	}
-	return nil
+	if o.Hiding == "" {
+		o.Hiding = "usapp"
+	}
+	if o.Hiding != none {
+		if _, err := energy.Lookup(o.Hiding); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	if o.Battery == nil {
+		b := energy.DefaultBattery()
+		o.Battery = &b
+	}
+	return o.Battery.Validate()
+}
+
+const none = "none"
+
+// hems is the home energy manager of home i.
+func (o *Options) hems(i int) gateway.HEMS {
+	h := gateway.HEMS{Battery: *o.Battery, Tariff: *o.Tariff, Seed: o.Seed*1_000_003 + int64(i)}
+	if o.Hiding != none {
+		h.Algorithm, _ = energy.Lookup(o.Hiding) // checked by defaults
+	}
+	return h
 }
 
 // world is everything a run starts, so it can be stopped in order.
@@ -119,9 +148,11 @@ type world struct {
 }
 
 type home struct {
-	meter *meter.Meter
-	gw    *gateway.Gateway
-	conn  *bus.Conn
+	meter   *meter.Meter
+	gw      *gateway.Gateway
+	conn    *bus.Conn
+	demand  *household.Trace // what the home consumes, with appliance ground truth
+	metered *household.Trace // what its meter measures behind the HEMS
 }
 
 // Run runs the demo and returns its summary, also written to Out/summary.json.
@@ -337,7 +368,12 @@ func (w *world) enrolHome(ctx context.Context, anon *est.Client, i int, tr *hous
 		conn.Close()
 		return nil, err
 	}
-	return &home{meter: meter.New(mID.lfdi, mID.key, tr, 0), gw: gw, conn: conn}, nil
+	metered, _, err := w.o.hems(i).Metered(tr)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &home{meter: meter.New(mID.lfdi, mID.key, metered, 0), gw: gw, conn: conn, demand: tr, metered: metered}, nil
 }
 
 // simulate runs the day: at the end of each 30-minute interval every meter

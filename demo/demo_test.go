@@ -25,6 +25,12 @@ func TestDemoCleanRun(t *testing.T) {
 	if sum.Integrity.CheckpointsVerified == 0 || sum.Integrity.LogSize != int64(want) {
 		t.Fatalf("integrity %+v", sum.Integrity)
 	}
+	// The homes' HEMS hide their loads: the attackers learn far less from
+	// what the meters measured than from the demand itself.
+	if p := sum.Privacy; p == nil || p.Algorithm != "usapp" || p.Homes != 6 || len(p.F1) == 0 ||
+		p.WorstF1 >= p.UnhiddenWorstF1/2 || p.UnhiddenWorstF1 < 0.5 {
+		t.Fatalf("privacy %+v", sum.Privacy)
+	}
 	// summary.json holds the documented keys.
 	raw, err := os.ReadFile(filepath.Join(out, "summary.json"))
 	if err != nil {
@@ -35,7 +41,8 @@ func TestDemoCleanRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range [][]string{{"readings", "sent"}, {"readings", "accepted"}, {"readings", "rejected"},
-		{"readings", "lost"}, {"bills"}, {"integrity", "checkpoints_verified"}, {"integrity", "mismatches"}, {"elapsed_seconds"}} {
+		{"readings", "lost"}, {"bills"}, {"integrity", "checkpoints_verified"}, {"integrity", "mismatches"}, {"elapsed_seconds"},
+		{"privacy", "worst_f1"}, {"privacy", "f1", "hart"}} {
 		var v any = doc
 		for _, k := range path {
 			m, ok := v.(map[string]any)
@@ -46,6 +53,21 @@ func TestDemoCleanRun(t *testing.T) {
 				t.Fatalf("summary.json lacks %v", path)
 			}
 		}
+	}
+}
+
+// Without a battery the meter measures the demand: the attackers see exactly
+// what they would see unprotected.
+func TestNoHidingExposesTheDemand(t *testing.T) {
+	sum, err := Run(context.Background(), Options{Homes: 2, Hours: 1, Seed: 5, Out: t.TempDir(), Hiding: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := sum.Privacy; p.WorstF1 != p.UnhiddenWorstF1 || p.ExtraEnergyPct != 0 {
+		t.Fatalf("privacy without hiding %+v", p)
+	}
+	if _, err := Run(context.Background(), Options{Hiding: "nope", Out: t.TempDir()}); err == nil {
+		t.Fatal("an unknown hiding algorithm was accepted")
 	}
 }
 

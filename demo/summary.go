@@ -35,6 +35,7 @@ type Summary struct {
 		Deferred            uint64 `json:"deferred"` // answers not yet provably consistent; settled by retransmission
 		LogSize             int64  `json:"log_size"`
 	} `json:"integrity"`
+	Privacy           *PrivacySummary   `json:"privacy"`
 	HeadEnd           headend.Stats     `json:"headend"`
 	BusRefusals       map[string]uint64 `json:"bus_refusals"`
 	ElapsedSeconds    float64           `json:"elapsed_seconds"`
@@ -63,6 +64,9 @@ func (w *world) summarize(ctx context.Context, began, simStart time.Time) (*Summ
 	for _, b := range bills {
 		s.EnergyKWh += float64(b.EnergyWh) / 1000
 		s.BilledCost += b.Cost
+	}
+	if s.Privacy, err = w.privacy(); err != nil {
+		return nil, fmt.Errorf("demo: privacy: %w", err)
 	}
 	s.HeadEnd = w.he.Ingester().Stats()
 	s.Integrity.LogSize = s.HeadEnd.LogSize
@@ -98,6 +102,10 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  billing    %d homes billed, %.1f kWh, %.2f %s\n", s.Bills, s.EnergyKWh, s.BilledCost, s.Currency)
 	fmt.Fprintf(w, "  integrity  %d checkpoints verified by gateways, %d mismatches, log size %d\n",
 		s.Integrity.CheckpointsVerified, s.Integrity.Mismatches, s.Integrity.LogSize)
+	if p := s.Privacy; p != nil {
+		fmt.Fprintf(w, "  privacy    %s on %g kWh / %g kW: worst attacker F1 %.2f (%.2f unhidden), I(demand; metered) %.2f bits, extra energy %.1f %% (mean of %d homes)\n",
+			p.Algorithm, p.BatteryKWh, p.BatteryKW, p.WorstF1, p.UnhiddenWorstF1, p.MIBits, p.ExtraEnergyPct, p.Homes)
+	}
 	verdict := "clean run: nothing lost, rejected or disputed"
 	if !s.Clean() {
 		verdict = "NOT CLEAN: see the log and summary.json"

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime/pprof"
 
+	"github.com/usapp/usapp/control/energy"
 	"github.com/usapp/usapp/demo"
 )
 
@@ -16,11 +17,18 @@ type demoCmd struct {
 	Out   string `help:"Output directory (summary.json, data/)." default:"usapp-out" type:"path"`
 	Quiet bool   `help:"No progress bar."`
 
+	Hiding     string  `help:"Load-hiding algorithm each home's HEMS runs (none, best-effort, nill, random, stepping, usapp)." default:"usapp"`
+	BatteryKWh float64 `name:"battery-kwh" help:"Capacity of each home's battery (kWh)." default:"2"`
+	BatteryKW  float64 `name:"battery-kw" help:"Charge and discharge power limit of each home's battery (kW)." default:"3"`
+
 	CPUProfile string `name:"cpuprofile" help:"Write a CPU profile (go tool pprof) of the run to this file." type:"path"`
 }
 
 func (d *demoCmd) Run(g *globals) error {
-	opts := demo.Options{Homes: d.Homes, Hours: d.Hours, Seed: d.Seed, Out: d.Out, Log: newLogger(g.logLevel)}
+	battery := energy.DefaultBattery()
+	battery.CapacityKWh, battery.MaxChargeKW, battery.MaxDischargeKW = d.BatteryKWh, d.BatteryKW, d.BatteryKW
+	opts := demo.Options{Homes: d.Homes, Hours: d.Hours, Seed: d.Seed, Out: d.Out, Log: newLogger(g.logLevel),
+		Hiding: d.Hiding, Battery: &battery}
 	if !d.Quiet {
 		opts.Progress = os.Stderr
 	}

@@ -350,8 +350,8 @@ gateway:
 	if gs.Mismatches != 0 || gs.Rejected != 0 || hs.Rejected != 0 {
 		t.Fatalf("head-end %+v, gateway %+v: want no mismatch and no rejection", hs, gs)
 	}
-	checkControls(t, heURL, "headend")
-	checkControls(t, gwURL, "gateway")
+	checkControls(t, heURL, "headend", "B3.integrity-feedback")
+	checkControls(t, gwURL, "gateway", "C3.load-hiding")
 
 	// Kill the head-end (and its embedded CA and bus) while registers flow,
 	// then start it again on the same data.
@@ -427,14 +427,20 @@ gateway:
 	}
 }
 
-func checkControls(t *testing.T, base, role string) {
+// checkControls reads a daemon's GET /controls and requires its role and
+// one control it must run.
+func checkControls(t *testing.T, base, role, must string) {
 	t.Helper()
 	var c controls
 	if err := getJSON(base+"/controls", &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.Role != role || len(c.Controls) == 0 || c.Controls[0].ID == "" {
-		t.Fatalf("GET %s/controls = %+v, want role %q and its controls", base, c, role)
+	found := false
+	for _, x := range c.Controls {
+		found = found || x.ID == must
+	}
+	if c.Role != role || !found {
+		t.Fatalf("GET %s/controls = %+v, want role %q running %s", base, c, role, must)
 	}
 }
 

@@ -23,6 +23,15 @@ type USaPP struct {
 	// up in the cheapest band and down in the dearest; 0 means 0.35, a
 	// negative value disables price shaping.
 	PriceShift float64
+	Slew       float64 // W per step; >0 selects the slew-limited policy
+	Horizon    time.Duration
+	Gain       float64
+	QGoal      float64
+	Hyst       float64
+	MinGap     time.Duration
+	QuietW     float64
+	Band       float64
+	Mode       int
 }
 
 // Name is "usapp".
@@ -56,6 +65,12 @@ func (u USaPP) withDefaults() USaPP {
 // Hide runs the policy.
 func (u USaPP) Hide(b Battery, r Run) (*Result, error) {
 	u = u.withDefaults()
+	if u.Mode == 1 {
+		return u.hideJump(b, r)
+	}
+	if u.Slew > 0 {
+		return u.hideSlew(b, r)
+	}
 	s, err := newSim(b, r)
 	if err != nil {
 		return nil, err

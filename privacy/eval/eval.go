@@ -190,7 +190,7 @@ func EvaluateReport(tr *household.Trace, b energy.Battery, algos []energy.Algori
 	run := energy.Run{
 		Demand:    tr.Mains,
 		Step:      tr.Step,
-		Prices:    prices(*opts.Tariff, tr.Start, tr.Step, len(tr.Mains)),
+		Prices:    opts.Tariff.Schedule(tr.Start, tr.Step, len(tr.Mains)),
 		ReturnSoC: !opts.AllowSoCDrift,
 		Seed:      opts.Seed,
 	}
@@ -205,12 +205,45 @@ func EvaluateReport(tr *household.Trace, b energy.Battery, algos []energy.Algori
 		for _, a := range attackers {
 			r := base
 			r.Attacker = a.Name()
-			s := metrics.ScoreEvents(truth, a.Detect(h.Metered, tr.Step), EventTolerance)
+			s := score(truth, h.Metered, tr.Step, a)
 			r.Precision, r.Recall, r.F1 = s.Precision, s.Recall, s.F1
 			rep.Rows = append(rep.Rows, r)
 		}
 	}
 	return rep, nil
+}
+
+func score(truth []nilm.Event, metered []float64, step time.Duration, a nilm.Attacker) metrics.EventScore {
+	return metrics.ScoreEvents(truth, a.Detect(metered, step), EventTolerance)
+}
+
+// Exposure is what attackers learn from one metered series: each attacker's
+// event score against the home's ground truth, and I(demand; metered).
+type Exposure struct {
+	Scores map[string]metrics.EventScore
+	MIBits float64
+}
+
+// Attack scores a series a meter actually measured for the home whose demand
+// and per-appliance ground truth are tr, as Evaluate scores each algorithm:
+// what the platform reports about the readings that left a home.
+func Attack(tr *household.Trace, metered []float64, attackers []nilm.Attacker, opts Options) (Exposure, error) {
+	if err := checkTrace(tr); err != nil {
+		return Exposure{}, err
+	}
+	if len(metered) != len(tr.Mains) {
+		return Exposure{}, fmt.Errorf("%w: %d metered samples for %d of demand", ErrTrace, len(metered), len(tr.Mains))
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return Exposure{}, err
+	}
+	truth := metrics.TrueEvents(tr.Appliances, opts.EventThresholdW)
+	e := Exposure{Scores: map[string]metrics.EventScore{}, MIBits: metrics.MutualInformation(tr.Mains, metered, opts.MIBins)}
+	for _, a := range attackers {
+		e.Scores[a.Name()] = score(truth, metered, tr.Step, a)
+	}
+	return e, nil
 }
 
 func checkTrace(tr *household.Trace) error {
@@ -233,16 +266,6 @@ func checkTrace(tr *household.Trace) error {
 		}
 	}
 	return nil
-}
-
-// prices is the day-ahead price schedule: the tariff's price at the start of
-// every step.
-func prices(t billing.Tariff, start time.Time, step time.Duration, n int) []float64 {
-	out := make([]float64, n)
-	for i := range out {
-		_, out[i] = t.PriceAt(start.Add(time.Duration(i) * step))
-	}
-	return out
 }
 
 // hideAll runs the reference and every algorithm, in parallel on up to
