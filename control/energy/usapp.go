@@ -6,58 +6,49 @@ import (
 )
 
 // USaPP is this project's hider; the package documentation explains the
-// design and why it resists both attackers. In short: the meter reads a flat
-// level, re-chosen only at block boundaries fixed by the clock, from a
-// smoothed demand estimate plus an SoC correction (and a price-shaped SoC
-// target), quantised to a coarse grid and reached by a slow ramp; a guard
-// moves the level at once, by whole quanta, only when the battery would
-// otherwise hit a limit.
+// design and why it resists each attacker. In short: the meter reads a flat
+// level on a coarse grid; the level jumps, whole, to a smoothed demand
+// estimate plus an SoC correction (and a price-shaped SoC target) only when
+// it has drifted far from it, at most once per MinGap unless the battery is
+// near a limit, and only at a quiet moment, when the demand has not itself
+// just stepped in the same direction.
 type USaPP struct {
-	Block   time.Duration // spacing of the clock-fixed decision points; 0 means 1 h
-	Average time.Duration // window of the demand estimate ; 0 means 2 h
-	Quantum float64       // W, grid of levels; 0 means 100
-	Ramp    float64       // W per step, slope of scheduled changes; 0 means 30
-	Guard   float64       // guard band as a fraction of the SoC window at each end; 0 means 0.1
-	Check   time.Duration // spacing of the clock-fixed guard checks; 0 means 10 min
+	Average    time.Duration // window of the demand estimate; 0 means 1 h
+	Horizon    time.Duration // the SoC correction steers to target over this; 0 means 2 h
+	Quantum    float64       // W, grid of levels; 0 means 200
+	Hysteresis float64       // W, drift from the estimate that earns a jump; 0 means 250
+	MinGap     time.Duration // shortest time between discretionary jumps; 0 means 10 min
+	QuietW     float64       // W, largest same-sign demand step in the last two steps of a quiet moment; 0 means 30
+	Band       float64       // guard band as a fraction of the SoC window at each end; 0 means 0.15
 	// PriceShift is the fraction of the SoC window by which the target moves
-	// up in the cheapest band and down in the dearest; 0 means 0.35, a
+	// up in the cheapest band and down in the dearest; 0 means 0.5, a
 	// negative value disables price shaping.
 	PriceShift float64
-	Slew       float64 // W per step; >0 selects the slew-limited policy
-	Horizon    time.Duration
-	Gain       float64
-	QGoal      float64
-	Hyst       float64
-	MinGap     time.Duration
-	QuietW     float64
-	Band       float64
-	Mode       int
 }
 
 // Name is "usapp".
 func (USaPP) Name() string { return "usapp" }
 
 func (u USaPP) withDefaults() USaPP {
-	if u.Block <= 0 {
-		u.Block = time.Hour
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
 	}
-	if u.Average <= 0 {
-		u.Average = 2 * time.Hour
+	deff := func(f *float64, v float64) {
+		if *f <= 0 {
+			*f = v
+		}
 	}
-	if u.Quantum <= 0 {
-		u.Quantum = 100
-	}
-	if u.Ramp <= 0 {
-		u.Ramp = 30
-	}
-	if u.Guard <= 0 {
-		u.Guard = 0.1
-	}
-	if u.Check <= 0 {
-		u.Check = 10 * time.Minute
-	}
+	def(&u.Average, time.Hour)
+	def(&u.Horizon, 2*time.Hour)
+	def(&u.MinGap, 10*time.Minute)
+	deff(&u.Quantum, 200)
+	deff(&u.Hysteresis, 250)
+	deff(&u.QuietW, 30)
+	deff(&u.Band, 0.15)
 	if u.PriceShift == 0 {
-		u.PriceShift = 0.35
+		u.PriceShift = 0.5
 	}
 	return u
 }
@@ -65,37 +56,29 @@ func (u USaPP) withDefaults() USaPP {
 // Hide runs the policy.
 func (u USaPP) Hide(b Battery, r Run) (*Result, error) {
 	u = u.withDefaults()
-	if u.Mode == 1 {
-		return u.hideJump(b, r)
-	}
-	if u.Slew > 0 {
-		return u.hideSlew(b, r)
-	}
 	s, err := newSim(b, r)
 	if err != nil {
 		return nil, err
 	}
-	block, win := steps(u.Block, r.Step), steps(u.Average, r.Step)
-	guard := u.Guard * (s.maxKWh - s.minKWh)
-	check := steps(u.Check, r.Step)
+	win, hor, gap := steps(u.Average, r.Step), steps(u.Horizon, r.Step), steps(u.MinGap, r.Step)
+	band := u.Band * (s.maxKWh - s.minKWh)
 	shape := newPriceShape(r.Prices, u.PriceShift*(s.maxKWh-s.minKWh)/2)
 	h := newHistory(s.n())
-	want := func(t int) float64 { return u.target(s, shape, min(t, s.n()-1)) }
-	goal := quantise(r.Demand[0]+s.correctionW(want(block), 2*block), u.Quantum)
-	level := goal
+	level, last := quantise(r.Demand[0], u.Quantum), 0
 	for s.t < s.n() {
-		t, p := s.t, s.demand()
-		h.push(p)
-		if t > 0 && t%block == 0 {
-			raw := h.mean(win) + s.correctionW(want(t+block), min(2*block, s.n()-t))
-			if math.Abs(raw-goal) >= 0.75*u.Quantum {
-				goal = quantise(raw, u.Quantum)
-			}
-		}
-		level = ramp(level, goal, u.Ramp)
-		if t > 0 && t%check == 0 {
-			if g, trip := u.guard(s, h, level, check, guard); trip {
-				goal, level = g, g
+		t := s.t
+		h.push(s.demand())
+		goal := math.Max(0, h.mean(win)+s.correctionW(u.target(s, shape, min(t+hor, s.n()-1)), min(hor, s.n()-t)))
+		dev := goal - level
+		sign := math.Copysign(1, dev)
+		lo, hi := s.window(min(t+1, s.n()-1))
+		urgent := (dev > 0 && s.soc < lo+band) || (dev < 0 && s.soc > hi-band)
+		quiet := u.quiet(r.Demand, t, sign)
+		due := t-last >= gap
+		if (math.Abs(dev) >= u.Hysteresis && due && quiet) ||
+			(urgent && math.Abs(dev) >= u.Quantum/2 && (quiet || due)) {
+			if next := quantise(goal, u.Quantum); next != level {
+				level, last = next, t
 			}
 		}
 		s.track(level)
@@ -103,25 +86,18 @@ func (u USaPP) Hide(b Battery, r Run) (*Result, error) {
 	return s.res, nil
 }
 
-// guard predicts, at a clock-fixed check, whether holding level until the
-// next check would take the stored energy into a guard band at either end if
-// demand stays at its mean since the last check. If so it returns the
-// nearest level, whole quanta away, that keeps the battery out of the band.
-// It ignores the instantaneous demand, so a short appliance run (a kettle)
-// is absorbed by the band instead of moving the level at its edge.
-func (u USaPP) guard(s *sim, h *history, level float64, check int, band float64) (float64, bool) {
-	recent := h.mean(check)
-	minKWh, maxKWh := s.window(min(s.t+check, s.n()-1))
-	span := float64(check) * s.dt / joulesPerKWh // hours·(kWh/W·h) folded: W → kWh over the span
-	if recent > level && s.soc-(recent-level)/s.eff*span < minKWh+band {
-		need := recent - (s.soc-minKWh-band)*s.eff/span
-		return ceilTo(math.Max(need, level+u.Quantum), u.Quantum), true
+// quiet reports whether step t is a moment at which a metered jump of the
+// given sign cannot be confused with an appliance switching the same way at
+// t or t−1: the demand did not step by more than QuietW in that direction
+// over the last two steps. (An event at t+1 is unknowable causally; that
+// chance is what remains.)
+func (u USaPP) quiet(d []float64, t int, sign float64) bool {
+	for k := range 2 {
+		if t-k-1 >= 0 && sign*(d[t-k]-d[t-k-1]) > u.QuietW {
+			return false
+		}
 	}
-	if recent < level && s.soc+(level-recent)*s.eff*span > maxKWh-band {
-		need := recent + (maxKWh-band-s.soc)/s.eff/span
-		return math.Max(0, floorTo(math.Min(need, level-u.Quantum), u.Quantum)), true
-	}
-	return level, false
+	return true
 }
 
 // target is the stored energy (kWh) USaPP steers to at step t: the run's SoC
@@ -129,11 +105,6 @@ func (u USaPP) guard(s *sim, h *history, level float64, check int, band float64)
 // the run still ends at InitialSoC.
 func (u USaPP) target(s *sim, shape priceShape, t int) float64 {
 	return s.socTarget(t) + (1-s.returnFraction(t))*shape.at(t)
-}
-
-// ramp moves level towards goal by at most r.
-func ramp(level, goal, r float64) float64 {
-	return level + math.Max(-r, math.Min(r, goal-level))
 }
 
 // priceShape turns a day-ahead price schedule into an SoC offset (kWh):
