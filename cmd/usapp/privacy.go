@@ -198,11 +198,11 @@ func pickAttackers(name string) ([]nilm.Attacker, error) {
 
 func writeTable(w io.Writer, rows []eval.Row, currency string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "algorithm\tattacker\tF1\tprecision\trecall\tMI bits\tρ\textra energy %\tSoC drift kWh\tpeak kW\tcost "+currency+"\t")
+	fmt.Fprintln(tw, "algorithm\tattacker\tF1\tprecision\trecall\tMI bits\tρ\textra energy %\tlosses kWh\tSoC drift kWh\tpeak kW\tcost "+currency+"\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%+.3f\t%.2f\t%.2f\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%.3f\t%+.3f\t%.2f\t%.2f\t\n",
 			r.Algorithm, r.Attacker, r.F1, r.Precision, r.Recall, r.MIBits, r.Correlation,
-			r.ExtraEnergyPct, r.SoCDriftKWh, r.PeakKW, r.Cost)
+			r.ExtraEnergyPct, r.LossesKWh, r.SoCDriftKWh, r.PeakKW, r.Cost)
 	}
 	tw.Flush()
 }

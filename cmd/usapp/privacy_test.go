@@ -63,8 +63,8 @@ func TestPrivacyEvalUKDALE(t *testing.T) {
 	if len(rows)%perAttacker != 0 || len(rows) == 0 {
 		t.Fatalf("%d rows, want a multiple of %d", len(rows), perAttacker)
 	}
-	if rows[0]["algorithm"] != "none" || len(rows[0]) != 13 {
-		t.Fatalf("first row %v: want algorithm none with the 13 contract keys", rows[0])
+	if rows[0]["algorithm"] != "none" || len(rows[0]) != 14 {
+		t.Fatalf("first row %v: want algorithm none with the 12 keys of the issue plus cost and losses_kwh", rows[0])
 	}
 	for _, a := range append([]string{"none"}, names(algos)...) {
 		if !strings.Contains(out, a) {

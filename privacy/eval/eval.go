@@ -103,6 +103,7 @@ type Row struct {
 	Correlation    float64 `json:"correlation"`
 	ExtraEnergyPct float64 `json:"extra_energy_pct"`
 	SoCDriftKWh    float64 `json:"soc_drift_kwh"`
+	LossesKWh      float64 `json:"losses_kwh"` // energy the battery's conversions lost
 	PeakKW         float64 `json:"peak_kw"`
 	Cost           float64 `json:"cost"`
 }
@@ -330,6 +331,7 @@ func algorithmRow(h Hidden, b energy.Battery, run energy.Run, opts Options) Row 
 		Correlation:    finite(metrics.Pearson(run.Demand, h.Metered)),
 		ExtraEnergyPct: metrics.ExtraEnergyPct(run.Demand, h.Metered),
 		SoCDriftKWh:    h.SoC[len(h.SoC)-1] - b.InitialSoC*b.CapacityKWh,
+		LossesKWh:      lossesKWh(h.Loss, run.Step),
 		PeakKW:         metrics.Peak(h.Metered) / 1000,
 		Cost:           metrics.Cost(h.Metered, run.Prices, run.Step),
 	}
@@ -340,6 +342,15 @@ func algorithmRow(h Hidden, b energy.Battery, run energy.Run, opts Options) Row 
 }
 
 // finite maps the undefined correlation of a constant series to 0.
+// lossesKWh sums the loss term (pL ≤ 0, W) over the run, as positive kWh.
+func lossesKWh(loss []float64, step time.Duration) float64 {
+	var ws float64
+	for _, l := range loss {
+		ws -= l * step.Seconds()
+	}
+	return ws / 3.6e6
+}
+
 func finite(x float64) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0

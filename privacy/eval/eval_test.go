@@ -171,7 +171,7 @@ func TestRowJSONKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"algorithm", "attacker", "battery_kw", "battery_kwh", "correlation", "cost", "extra_energy_pct",
-		"f1", "mi_bits", "peak_kw", "precision", "recall", "soc_drift_kwh"}
+		"f1", "losses_kwh", "mi_bits", "peak_kw", "precision", "recall", "soc_drift_kwh"}
 	for _, m := range generic {
 		var keys []string
 		for k := range m {
