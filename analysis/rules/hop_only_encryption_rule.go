@@ -1,0 +1,41 @@
+package rules
+
+import (
+	"slices"
+
+	"github.com/usapp/usapp/analysis/model"
+)
+
+// hopOnlyEncryption: with hop-by-hop (or no) encryption every intermediary
+// reads the payload; when one belongs to neither endpoint's owner, or the
+// flow crosses a trust boundary in plaintext, attributable or personal data
+// is disclosed to a party that was never meant to see it.
+type hopOnlyEncryption struct{}
+
+func (hopOnlyEncryption) ID() string { return "hop-only-encryption" }
+func (hopOnlyEncryption) Describe() string {
+	return "Attributable or personal data crosses a trust boundary without end-to-end encryption, readable by intermediaries of other owners."
+}
+func (hopOnlyEncryption) Threats() []string {
+	return []string{"EV.sensitive-data-disclosure", "LINDDUN.DD"}
+}
+func (hopOnlyEncryption) Check(m *model.Model) []Hit {
+	return flowHits(m, func(f *model.Flow) ([]string, string) {
+		p := f.Protection
+		if p.Encrypted == model.EndToEnd || p.Anonymised || !sensitive(f) {
+			return nil, ""
+		}
+		ends := []string{owner(m, f.From), owner(m, f.To)}
+		if i := slices.IndexFunc(f.Via, func(v string) bool { return !slices.Contains(ends, owner(m, v)) }); i >= 0 {
+			return []string{"EV.sensitive-data-disclosure", "LINDDUN.DD"}, "intermediary " + f.Via[i] + " of another owner reads the data (no end-to-end encryption)"
+		}
+		if p.Encrypted != model.Hop && boundary(m, f.From) != boundary(m, f.To) {
+			return []string{"EV.sensitive-data-disclosure", "LINDDUN.DD"}, "the data crosses a trust boundary in plaintext"
+		}
+		return nil, ""
+	})
+}
+
+func sensitive(f *model.Flow) bool {
+	return slices.ContainsFunc(f.Data, func(d model.Datum) bool { return d.Attributable || d.Category == "personal" })
+}
