@@ -20,6 +20,7 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" help:"Run one role (ca, bus, headend, gateway) as a daemon."`
 	Config  configCmd  `cmd:"" help:"Configuration tools."`
 	Privacy privacyCmd `cmd:"" help:"Privacy measurements (C3 load hiding against NILM attackers)."`
+	Analyze analyzeCmd `cmd:"" help:"Analyse a system model with the USaPP method: threats, controls, minimum set, reports."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 
 	LogLevel string `help:"Log level: debug, info, warn, error." default:"warn" enum:"debug,info,warn,error"`
