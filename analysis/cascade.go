@@ -23,8 +23,19 @@ import (
 // obeys rather than merely believes) and 1 otherwise. Distance damping ranks
 // hubs that directly command many devices above components that reach the
 // same set only through long chains.
+//
+// Compromise also spreads along trust relations: components inside one trust
+// boundary (a home network, a utility data centre) do not defend against each
+// other, so a captured one reaches the others of its boundary in one hop,
+// whatever flows the model lists between them. That reach counts with weight
+// 0.5, below a flow's, and stops there: a component exposed only laterally is
+// not assumed captured in turn (the conservative reading; a flat network
+// where it would be is a finding for segmentation, not for this ranking).
 
-const commandWeight = 2
+const (
+	commandWeight = 2.0
+	trustWeight   = 0.5 // lateral movement: reach, but not obedience to a source the receiver believes
+)
 
 // cutServices are services that limit what a compromised but legitimate
 // sender can make a receiver do. Controls that authenticate the origin are
@@ -45,7 +56,7 @@ var obeyedThreats = map[model.DataKind]string{
 
 type edge struct {
 	to int
-	w  int
+	w  float64
 }
 
 func cascade(m *model.Model, c *catalogue.Catalogue) []CascadeEntry {
@@ -64,7 +75,7 @@ func cascade(m *model.Model, c *catalogue.Catalogue) []CascadeEntry {
 		if !ok {
 			continue
 		}
-		w := 1
+		w := 1.0
 		if slices.ContainsFunc(f.Data, func(d model.Datum) bool { return commanding(d.Kind) }) {
 			w = commandWeight
 		}
@@ -83,10 +94,11 @@ func cascade(m *model.Model, c *catalogue.Catalogue) []CascadeEntry {
 			}
 		}
 	}
+	mates := boundaryMates(m, idx)
 	cuts := cutControls(c)
 	out := []CascadeEntry{}
 	dist := make([]int, n)
-	best := make([]int, n)
+	best := make([]float64, n)
 	queue := make([]int, 0, n)
 	for s := range n {
 		for i := range dist {
@@ -104,13 +116,24 @@ func cascade(m *model.Model, c *catalogue.Catalogue) []CascadeEntry {
 				best[e.to] = max(best[e.to], e.w)
 			}
 		}
+		// Lateral exposure: the boundary mates of everything captured, one
+		// hop further, not expanded in turn.
+		captured := len(queue)
+		for _, u := range queue[:captured] {
+			for _, v := range mates[u] {
+				if dist[v] < 0 {
+					dist[v], best[v] = dist[u]+1, trustWeight
+					queue = append(queue, v)
+				}
+			}
+		}
 		if len(queue) == 1 {
 			continue
 		}
 		e := CascadeEntry{Component: m.Components[s].ID, Reaches: make([]string, 0, len(queue)-1)}
 		for _, r := range queue[1:] {
 			e.Reaches = append(e.Reaches, m.Components[r].ID)
-			e.Score += float64(best[r]) / float64(dist[r])
+			e.Score += best[r] / float64(dist[r])
 		}
 		slices.Sort(e.Reaches)
 		for _, k := range kinds[s] {
@@ -127,6 +150,27 @@ func cascade(m *model.Model, c *catalogue.Catalogue) []CascadeEntry {
 		return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(len(b.Reaches), len(a.Reaches)), cmp.Compare(a.Component, b.Component))
 	})
 	return out
+}
+
+// boundaryMates lists, for each component, the others of its trust boundary.
+func boundaryMates(m *model.Model, idx map[string]int) map[int][]int {
+	members := map[string][]int{}
+	for _, comp := range m.Components {
+		if comp.TrustBoundary != "" {
+			members[comp.TrustBoundary] = append(members[comp.TrustBoundary], idx[comp.ID])
+		}
+	}
+	mates := map[int][]int{}
+	for _, ms := range members {
+		for _, a := range ms {
+			for _, b := range ms {
+				if a != b {
+					mates[a] = append(mates[a], b)
+				}
+			}
+		}
+	}
+	return mates
 }
 
 func commanding(k model.DataKind) bool {

@@ -211,9 +211,11 @@ func TestCascade(t *testing.T) {
 		t.Fatalf("he cut by %v", he.CutBy)
 	}
 	// The gateway relays cmd, which is authenticated with integrity: it
-	// cannot forge, so it reaches nothing and has no entry.
-	if _, ok := byID["gw"]; ok {
-		t.Fatalf("gateway should reach nothing: %+v", byID["gw"])
+	// cannot forge, so no flow carries its reach. It shares the home's trust
+	// boundary with the meter, which a captured gateway exposes laterally
+	// (weight 0.5, one hop) without being obeyed.
+	if gw := byID["gw"]; !slices.Equal(gw.Reaches, []string{"meter"}) || gw.Score != trustWeight {
+		t.Fatalf("gateway should expose only its boundary mate: %+v", gw)
 	}
 	if _, ok := byID["ev"]; ok {
 		t.Fatal("ev sends nothing")
