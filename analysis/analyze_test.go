@@ -1,36 +1,18 @@
 package analysis
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/usapp/usapp/analysis/catalogue"
 	"github.com/usapp/usapp/analysis/model"
+	"github.com/usapp/usapp/internal/modroot"
 )
-
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
 
 func loadExample(t testing.TB, name string) *model.Model {
 	t.Helper()
-	m, err := model.Load(filepath.Join(moduleRoot(t), "examples", name))
+	m, err := model.Load(filepath.Join(modroot.Dir(t), "examples", name))
 	if err != nil {
 		t.Fatal(err)
 	}

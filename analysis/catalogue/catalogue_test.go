@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/usapp/usapp/framework"
+	"github.com/usapp/usapp/internal/modroot"
 )
 
 func mustDefault(t testing.TB) *Catalogue {
@@ -193,26 +194,6 @@ func TestLookupsReturnCopies(t *testing.T) {
 	}
 }
 
-// moduleRoot walks up from the working directory to the directory holding
-// go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // implementedControls reads every ControlID constant declared in
 // framework/, so a control added there is checked here without editing the
 // test.
@@ -254,7 +235,7 @@ func implementedControls(t *testing.T, root string) []framework.ControlID {
 }
 
 func TestImplementedControlsAreCatalogued(t *testing.T) {
-	root := moduleRoot(t)
+	root := modroot.Dir(t)
 	ids := implementedControls(t, root)
 	// The constants known when this test was written; more may follow.
 	for _, id := range []framework.ControlID{framework.Enrolment, framework.EndToEndEncryption, framework.SpheresOfControl, framework.LoadHiding, framework.HEMSArbitration} {

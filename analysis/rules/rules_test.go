@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/usapp/usapp/analysis/catalogue"
 	"github.com/usapp/usapp/analysis/model"
+	"github.com/usapp/usapp/internal/modroot"
 )
 
 // base is a small home/utility/aggregator world the rule tests add flows to.
@@ -129,7 +129,7 @@ func TestStrongFlowRaisesNoTampering(t *testing.T) {
 // TestExamplesRaiseOnlyDeclaredThreats runs every rule over the shipped
 // examples.
 func TestExamplesRaiseOnlyDeclaredThreats(t *testing.T) {
-	root := moduleRoot(t)
+	root := modroot.Dir(t)
 	for _, name := range []string{"ev-charging.yaml", "home-metering.yaml"} {
 		m, err := model.Load(filepath.Join(root, "examples", name))
 		if err != nil {
@@ -150,23 +150,5 @@ func TestExamplesRaiseOnlyDeclaredThreats(t *testing.T) {
 		if total == 0 {
 			t.Errorf("%s: no rule fired", name)
 		}
-	}
-}
-
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
 	}
 }
