@@ -261,22 +261,57 @@ func threatNames(rep *analysis.Report) map[string]string {
 }
 
 func (md *mdWriter) coverageGaps(rep *analysis.Report) {
-	md.f("## Coverage gaps\n\n")
-	var gaps []analysis.Coverage
+	md.f("## Coverage\n\n")
+	type place struct {
+		d framework.Domain
+		c framework.Category
+	}
+	type cell struct {
+		p place
+		r framework.Requirement
+		l framework.Layer
+	}
+	covered := map[cell]bool{}
+	present := map[place]bool{}
+	gaps := 0
 	for _, cv := range rep.Coverage {
+		p := place{cv.Domain, cv.Category}
+		present[p] = true
+		covered[cell{p, cv.Requirement, cv.Layer}] = cv.Covered
 		if !cv.Covered {
-			gaps = append(gaps, cv)
+			gaps++
 		}
 	}
-	if len(gaps) == 0 {
+	if gaps == 0 {
 		md.f("No gaps: every needed (requirement, domain, category, layer) cell holds a deployed control.\n\n")
 		return
 	}
-	md.f("| Requirement | Domain | Category | Layer |\n|---|---|---|---|\n")
-	for _, g := range gaps {
-		md.f("| %s | %s | %s | %s |\n", g.Requirement, g.Domain, g.Category, g.Layer)
+	md.f("Where a deployed control serves each requirement (✓) and where none does (·), for every place the model's components occupy; %d of %d cells are gaps.\n\n", gaps, len(rep.Coverage))
+	for _, d := range framework.Domains {
+		for _, c := range framework.Categories {
+			p := place{d, c}
+			if !present[p] {
+				continue
+			}
+			md.f("### %s, %s\n\n| Requirement |", d, c)
+			for _, l := range framework.Layers {
+				md.f(" %s |", l)
+			}
+			md.f("\n|---|%s\n", strings.Repeat(":-:|", len(framework.Layers)))
+			for _, r := range framework.Requirements {
+				md.f("| %s |", r)
+				for _, l := range framework.Layers {
+					mark := "·"
+					if covered[cell{p, r, l}] {
+						mark = "✓"
+					}
+					md.f(" %s |", mark)
+				}
+				md.f("\n")
+			}
+			md.f("\n")
+		}
 	}
-	md.f("\n")
 }
 
 func (md *mdWriter) overlaps(rep *analysis.Report) {

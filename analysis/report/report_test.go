@@ -97,7 +97,7 @@ func TestMarkdownSections(t *testing.T) {
 	for _, want := range []string{
 		"# USaPP analysis: tiny", "## Summary", "## Threats × classes", "## Findings", "### Open (1)",
 		"### Mitigated (1)", "### Not applicable (1)", "## Minimum set", "## Uncovered threats",
-		"## Coverage gaps", "## Overlaps", "## Cascade ranking",
+		"## Coverage", "## Overlaps", "## Cascade ranking",
 		"- Findings: 3 (open 1, mitigated 1, not applicable 1)",
 		"Highest residual risk of an open threat: 16 (`EV.false-price-signal`, high)",
 		"| `EV.false-price-signal` | False price signal | ✓ |  | ✓ | 16 | 16 | 1 |",
@@ -106,7 +106,9 @@ func TestMarkdownSections(t *testing.T) {
 		"| `A1.signed-messages` | Signed messages end to end | communications | information | 3 |",
 		"Total cost 3 (optimal); greedy cost 4",
 		"- `X.tamper` Tampering",
-		"| authentication | der-ev | cyber | information |",
+		"1 of 2 cells are gaps",
+		"### house, cyber", "| integrity | · | · | ✓ | · | · |", // the covered cell, at the information layer
+		"### der-ev, cyber", "| authentication | · | · | · | · | · |",
 		"- authenticate-origin against `EV.false-control-signal`: `A1.enrolment`, `A1.signed-messages`",
 		"| 1 | `headend` | 2.5 | evse | `A1.signed-messages` |",
 	} {
@@ -114,9 +116,9 @@ func TestMarkdownSections(t *testing.T) {
 			t.Errorf("markdown lacks %q", want)
 		}
 	}
-	// The covered cell is not a gap.
-	if strings.Contains(out, "| integrity | house | cyber | information |") {
-		t.Error("covered cell listed as a gap")
+	// Places no component occupies get no matrix.
+	if strings.Contains(out, "### retail") || strings.Contains(out, "### house, physical") {
+		t.Error("a matrix for a place without components")
 	}
 }
 
