@@ -134,8 +134,26 @@ func flowsSVG(m *model.Model) string {
 			boundaryRect(s, b, r)
 		}
 	}
+	// Flows between the same two components share a line: fan them out and
+	// stagger their labels so each stays readable.
+	pair := func(f model.Flow) [2]string {
+		a, b := f.From, f.To
+		if len(f.Via) > 0 {
+			b = f.Via[0]
+		}
+		if a > b {
+			a, b = b, a
+		}
+		return [2]string{a, b}
+	}
+	total, seen := map[[2]string]int{}, map[[2]string]int{}
 	for _, f := range m.Flows {
-		flowArrow(s, m, pos, f)
+		total[pair(f)]++
+	}
+	for _, f := range m.Flows {
+		k := pair(f)
+		flowArrow(s, m, pos, f, seen[k], total[k])
+		seen[k]++
 	}
 	for _, cp := range m.Components {
 		node(s, cp, pos[cp.ID])
@@ -174,7 +192,8 @@ func node(s *svg, cp model.Component, p slot) {
 
 // flowArrow draws a flow as a polyline From → Via… → To, cut at the node
 // borders so arrowheads stay visible.
-func flowArrow(s *svg, m *model.Model, pos map[string]slot, f model.Flow) {
+// flowArrow draws flow f as the k-th of n flows sharing its first segment.
+func flowArrow(s *svg, m *model.Model, pos map[string]slot, f model.Flow, k, n int) {
 	hops := append(append([]string{f.From}, f.Via...), f.To)
 	var pts [][2]float64
 	for _, h := range hops {
@@ -189,8 +208,17 @@ func flowArrow(s *svg, m *model.Model, pos map[string]slot, f model.Flow) {
 		return
 	}
 	pts[0] = border(pts[0], pts[1])
-	n := len(pts)
-	pts[n-1] = border(pts[n-1], pts[n-2])
+	last := len(pts) - 1
+	pts[last] = border(pts[last], pts[last-1])
+	// Perpendicular offset of the k-th parallel flow, centred on the line.
+	dx, dy := pts[1][0]-pts[0][0], pts[1][1]-pts[0][1]
+	if l := math.Hypot(dx, dy); l > 0 {
+		off := (float64(k) - float64(n-1)/2) * 7
+		for i := range pts {
+			pts[i][0] += -dy / l * off
+			pts[i][1] += dx / l * off
+		}
+	}
 	class, marker := "flow", "arrow"
 	if Weak(f) {
 		class, marker = "flow weak", "arrow-weak"
@@ -205,8 +233,12 @@ func flowArrow(s *svg, m *model.Model, pos map[string]slot, f model.Flow) {
 		d += fmt.Sprintf("%s%s,%s ", op, num(p[0]), num(p[1]))
 	}
 	s.raw(`<path d="%s" class="%s" fill="none" marker-end="url(#%s)"/>`, d[:len(d)-1], class, marker)
-	mx, my := (pts[0][0]+pts[1][0])/2, (pts[0][1]+pts[1][1])/2
-	s.text(mx, my-3, `font-size="10" text-anchor="middle" class="flowlabel"`, clip(f.ID, 28))
+	t := 0.5
+	if n > 1 {
+		t = 0.25 + 0.5*float64(k)/float64(n-1) // spread labels along the shared line
+	}
+	mx, my := pts[0][0]+(pts[1][0]-pts[0][0])*t, pts[0][1]+(pts[1][1]-pts[0][1])*t
+	s.text(mx, my-3, `font-size="10" text-anchor="middle" class="flowlabel" paint-order="stroke" stroke="#fff" stroke-width="3"`, clip(f.ID, 28))
 	s.end()
 }
 
