@@ -372,3 +372,12 @@ func TestSchedule(t *testing.T) {
 		t.Fatalf("schedule does not follow the bands: %v", got)
 	}
 }
+
+func BenchmarkSchedule(b *testing.B) {
+	tr := DefaultTariff()
+	start := time.Date(2026, 6, 8, 0, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		tr.Schedule(start, time.Minute, 1440)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "days/s")
+}

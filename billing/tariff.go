@@ -302,11 +302,14 @@ func (c *compiled) nextChange(at time.Time) time.Time {
 }
 
 // Schedule is the price of each of n steps of length step from start: the
-// day-ahead price signal a home energy manager plans with.
+// day-ahead price signal a home energy manager plans with. The tariff is
+// compiled once (PriceAt compiles it on every call, which loads the time
+// zone: fine for one price, not for a day of them).
 func (t Tariff) Schedule(start time.Time, step time.Duration, n int) []float64 {
+	c, _ := t.compile()
 	out := make([]float64, n)
 	for i := range out {
-		_, out[i] = t.PriceAt(start.Add(time.Duration(i) * step))
+		out[i] = c.prices[c.bandAt(start.Add(time.Duration(i)*step))]
 	}
 	return out
 }

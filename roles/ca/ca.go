@@ -95,7 +95,11 @@ func Open(cfg Config, ks keystore.Keystore) (*Authority, error) {
 			return nil, err
 		}
 	}
-	dir, err := openDirectory(st, filepath.Join(cfg.DataDir, "certs"))
+	certs := filepath.Join(cfg.DataDir, "certs")
+	if cfg.State != nil {
+		certs = "" // state in the caller's hands (the demo's, in memory): so is the directory
+	}
+	dir, err := openDirectory(st, certs)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package ca
 
 import (
 	"crypto/x509"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,8 +24,13 @@ type directory struct {
 	by   map[string]*x509.Certificate
 }
 
+// openDirectory loads the certificates kept in path; an empty path keeps
+// them in memory only.
 func openDirectory(st pki.State, path string) (*directory, error) {
 	d := &directory{State: st, path: path, by: map[string]*x509.Certificate{}}
+	if path == "" {
+		return d, nil
+	}
 	ents, err := os.ReadDir(path)
 	if err != nil {
 		return nil, err
@@ -46,32 +52,43 @@ func openDirectory(st pki.State, path string) (*directory, error) {
 	return d, nil
 }
 
+// RecordIssued keeps c durably before the CA hands it out, so a restarted CA
+// still resolves every device it enrolled. Each certificate has its own file
+// (identity and serial), written outside the lock so that concurrent
+// enrolments' fsyncs overlap; loading keeps the newest per identity.
 func (d *directory) RecordIssued(c *x509.Certificate) error {
 	if err := d.State.RecordIssued(c); err != nil {
 		return err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	lfdi, newer := d.keep(c)
-	if !newer {
-		return nil
+	if d.path != "" {
+		name := fmt.Sprintf("%s-%s.der", identityOf(c), c.SerialNumber.Text(16))
+		if err := durable.WriteFile(filepath.Join(d.path, name), c.Raw, 0o644); err != nil {
+			return err
+		}
 	}
-	return durable.WriteFile(filepath.Join(d.path, lfdi+".der"), c.Raw, 0o644)
+	d.mu.Lock()
+	d.keep(c)
+	d.mu.Unlock()
+	return nil
+}
+
+// identityOf is the LFDI a certificate is filed under: the device identity,
+// or the certificate's own LFDI for a service certificate.
+func identityOf(c *x509.Certificate) string {
+	if id, err := pki.IdentityOf(c); err == nil {
+		return id.LFDI
+	}
+	return pki.LFDI(c.Raw)
 }
 
 // keep indexes c under its identity unless a certificate expiring later is
 // already there; the caller holds mu (or is the only user, at open).
-func (d *directory) keep(c *x509.Certificate) (string, bool) {
-	id, err := pki.IdentityOf(c)
-	lfdi := id.LFDI
-	if err != nil {
-		lfdi = pki.LFDI(c.Raw) // a service certificate: index it as it is
-	}
+func (d *directory) keep(c *x509.Certificate) {
+	lfdi := identityOf(c)
 	if old, ok := d.by[lfdi]; ok && !c.NotAfter.After(old.NotAfter) {
-		return lfdi, false
+		return
 	}
 	d.by[lfdi] = c
-	return lfdi, true
 }
 
 func (d *directory) lookup(lfdi string) (*x509.Certificate, bool) {
