@@ -28,7 +28,7 @@ func FuzzLoad(f *testing.F) {
 			var many *Errors
 			switch {
 			case errors.As(err, &many):
-				for _, e := range many.List {
+				for _, e := range *many {
 					checkFuzzError(t, e)
 				}
 			case errors.As(err, &one):

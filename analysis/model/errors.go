@@ -3,9 +3,9 @@ package model
 import (
 	"cmp"
 	"errors"
-	"fmt"
 	"slices"
-	"strings"
+
+	"github.com/usapp/usapp/internal/yamlerr"
 )
 
 // Sentinel causes. Every *Error wraps exactly one of them, so callers match
@@ -26,53 +26,13 @@ var (
 	ErrTooMany      = errors.New("model: too many errors")
 )
 
-// Error is one problem in a model file.
-type Error struct {
-	File string // the file as named by the caller or the including file
-	Line int    // 1-based; 0 when the problem concerns the whole file
-	Path string // field path inside the file, e.g. "flows[2].protection.encrypted"; "" for the whole file
-	Msg  string // what is wrong, lowercase, without file, line or path
-	Err  error  // one of the sentinels above, possibly joined with a more specific error
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	if e.Path != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Path)
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Msg)
-	return b.String()
-}
-
-// Unwrap gives the sentinel cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Errors is every problem found in a model, sorted by file, line and path.
-// The loader returns *Errors when it found more than one problem.
-type Errors []*Error
-
-func (l *Errors) Error() string {
-	lines := make([]string, len(*l))
-	for i, e := range *l {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Unwrap gives the individual errors, so errors.Is and errors.As see each.
-func (l *Errors) Unwrap() []error {
-	out := make([]error, len(*l))
-	for i, e := range *l {
-		out[i] = e
-	}
-	return out
-}
+// Error is one problem in a model file, and Errors every problem found,
+// sorted by file, line and path (the loader returns *Errors when it found
+// more than one): the shared shape of USaPP's YAML loaders.
+type (
+	Error  = yamlerr.Error
+	Errors = yamlerr.Errors
+)
 
 // maxErrors keeps a hostile file from producing an unbounded report.
 const maxErrors = 100
