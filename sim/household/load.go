@@ -51,50 +51,43 @@ func UKDALE() (*Trace, error) {
 // name, the line and the column.
 func LoadUKDALE(r io.Reader, name string) (*Trace, error) {
 	lr := newLineReader(r, name)
-	header, ok := lr.next()
-	if !ok {
-		if err := lr.err(); err != nil {
-			return nil, err
-		}
-		return nil, lr.fail(1, "", ErrTooShort)
-	}
-	cols := strings.Split(header, ",")
-	mainsCol, err := checkUKDALEHeader(cols)
-	if err != nil {
-		return nil, lr.fail(1, "", err)
-	}
-	tr := &Trace{Name: name, Appliances: make(map[string][]float64, len(cols))}
-	var clock stepper
-	for line, ok := lr.next(); ok; line, ok = lr.next() {
-		fields := strings.Split(line, ",")
-		if len(fields) != len(cols) {
-			return nil, lr.fail(lr.line, "", fmt.Errorf("%w: want %d fields, got %d", ErrMalformed, len(cols), len(fields)))
-		}
+	var (
+		cols     []string
+		mainsCol int
+		tr       = &Trace{Name: name, Appliances: map[string][]float64{}}
+		clock    stepper
+	)
+	err := lr.table(",", func(h []string) (err error) {
+		cols = h
+		mainsCol, err = checkUKDALEHeader(cols)
+		return err
+	}, func(fields []string) error {
 		ts, err := strconv.ParseInt(fields[0], 10, 64)
 		if err != nil {
-			return nil, lr.fail(lr.line, cols[0], fmt.Errorf("%w: not an integer unix time", ErrMalformed))
+			return &ParseError{Field: cols[0], Err: fmt.Errorf("%w: not an integer unix time", ErrMalformed)}
 		}
 		if err := clock.add(ts); err != nil {
-			return nil, lr.fail(lr.line, cols[0], err)
+			return &ParseError{Field: cols[0], Err: err}
 		}
 		for i := 1; i < len(cols); i++ {
 			v, err := parseWatts(fields[i])
 			if err != nil {
-				return nil, lr.fail(lr.line, cols[i], err)
+				return &ParseError{Field: cols[i], Err: err}
 			}
 			switch {
 			case cols[i] == "synthetic_mains":
 			case i == mainsCol:
 				if v > maxHouseW {
-					return nil, lr.fail(lr.line, cols[i], fmt.Errorf("%w: implausibly large for watts", ErrUnits))
+					return &ParseError{Field: cols[i], Err: fmt.Errorf("%w: implausibly large for watts", ErrUnits)}
 				}
 				tr.Mains = append(tr.Mains, v)
 			default:
 				tr.Appliances[cols[i]] = append(tr.Appliances[cols[i]], v)
 			}
 		}
-	}
-	if err := lr.err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	if err := clock.finish(); err != nil {
@@ -147,34 +140,20 @@ var uciSubMeters = [...]struct{ col, name string }{
 // deliberately before loading.
 func LoadUCI(r io.Reader, name string) (*Trace, error) {
 	lr := newLineReader(r, name)
-	header, ok := lr.next()
-	if !ok {
-		if err := lr.err(); err != nil {
-			return nil, err
-		}
-		return nil, lr.fail(1, "", ErrTooShort)
-	}
-	cols := strings.Split(header, ";")
-	idx, err := uciColumns(cols)
+	var (
+		cols  []string
+		idx   uciIndex
+		tr    = &Trace{Name: name, Appliances: make(map[string][]float64, len(uciSubMeters))}
+		clock stepper
+	)
+	err := lr.table(";", func(h []string) (err error) {
+		cols = h
+		idx, err = uciColumns(cols)
+		return err
+	}, func(fields []string) error {
+		return uciRow(tr, &clock, cols, idx, fields)
+	})
 	if err != nil {
-		return nil, lr.fail(1, "", err)
-	}
-	tr := &Trace{Name: name, Appliances: make(map[string][]float64, len(uciSubMeters))}
-	var clock stepper
-	for line, ok := lr.next(); ok; line, ok = lr.next() {
-		fields := strings.Split(line, ";")
-		if len(fields) != len(cols) {
-			return nil, lr.fail(lr.line, "", fmt.Errorf("%w: want %d fields, got %d", ErrMalformed, len(cols), len(fields)))
-		}
-		if err := uciRow(tr, &clock, cols, idx, fields); err != nil {
-			var pe *ParseError
-			if errors.As(err, &pe) {
-				return nil, lr.fail(lr.line, pe.Field, pe.Err)
-			}
-			return nil, lr.fail(lr.line, "", err)
-		}
-	}
-	if err := lr.err(); err != nil {
 		return nil, err
 	}
 	if err := clock.finish(); err != nil {
@@ -368,4 +347,36 @@ func (lr *lineReader) err() error {
 
 func (lr *lineReader) fail(line int, field string, err error) *ParseError {
 	return &ParseError{File: lr.file, Line: line, Field: field, Err: err}
+}
+
+// table reads a file of sep-separated fields: the header line, checked by
+// header, then every row, which must have as many fields as the header and is
+// handed to row. A problem is reported at its line; a *ParseError from row
+// also names its field.
+func (lr *lineReader) table(sep string, header func(cols []string) error, row func(fields []string) error) error {
+	h, ok := lr.next()
+	if !ok {
+		if err := lr.err(); err != nil {
+			return err
+		}
+		return lr.fail(1, "", ErrTooShort)
+	}
+	cols := strings.Split(h, sep)
+	if err := header(cols); err != nil {
+		return lr.fail(1, "", err)
+	}
+	for line, ok := lr.next(); ok; line, ok = lr.next() {
+		fields := strings.Split(line, sep)
+		if len(fields) != len(cols) {
+			return lr.fail(lr.line, "", fmt.Errorf("%w: want %d fields, got %d", ErrMalformed, len(cols), len(fields)))
+		}
+		if err := row(fields); err != nil {
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				return lr.fail(lr.line, pe.Field, pe.Err)
+			}
+			return lr.fail(lr.line, "", err)
+		}
+	}
+	return lr.err()
 }
