@@ -381,3 +381,12 @@ func BenchmarkSchedule(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "days/s")
 }
+
+func BenchmarkPriceAt(b *testing.B) {
+	tr := DefaultTariff()
+	at := time.Date(2026, 6, 8, 17, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		tr.PriceAt(at)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "prices/s")
+}

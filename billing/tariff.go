@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 	"time"
 	_ "time/tzdata" // tariffs name IANA zones; meters and containers may lack a zoneinfo database
 )
@@ -136,7 +137,7 @@ func (t Tariff) compile() (*compiled, error) {
 	bad := func(field string, err error) { errs = append(errs, &FieldError{field, err}) }
 	c := &compiled{loc: time.UTC, standing: t.StandingChargePerDay}
 	if t.Timezone != "" {
-		if loc, err := time.LoadLocation(t.Timezone); err != nil || t.Timezone == "Local" {
+		if loc, err := loadLocation(t.Timezone); err != nil || t.Timezone == "Local" {
 			bad("timezone", ErrTimezone)
 		} else {
 			c.loc = loc
@@ -303,8 +304,7 @@ func (c *compiled) nextChange(at time.Time) time.Time {
 
 // Schedule is the price of each of n steps of length step from start: the
 // day-ahead price signal a home energy manager plans with. The tariff is
-// compiled once (PriceAt compiles it on every call, which loads the time
-// zone: fine for one price, not for a day of them).
+// compiled once for the whole schedule.
 func (t Tariff) Schedule(start time.Time, step time.Duration, n int) []float64 {
 	c, _ := t.compile()
 	out := make([]float64, n)
@@ -312,4 +312,20 @@ func (t Tariff) Schedule(start time.Time, step time.Duration, n int) []float64 {
 		out[i] = c.prices[c.bandAt(start.Add(time.Duration(i)*step))]
 	}
 	return out
+}
+
+// locations caches time zones by name: time.LoadLocation reads the zone
+// database on every call, and every PriceAt compiles its tariff.
+var locations sync.Map // string -> *time.Location
+
+func loadLocation(name string) (*time.Location, error) {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
+	return loc, nil
 }

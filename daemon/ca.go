@@ -53,7 +53,7 @@ func startCA(cfg *config.Config, ks keystore.Keystore, log *slog.Logger) (*ca.Au
 		return nil, err
 	}
 	if cfg.CA.RootFile != "" {
-		if err := ca.WriteRoot(cfg.CA.RootFile, auth.CA().Certificate()); err != nil {
+		if err := ca.WriteCertificate(cfg.CA.RootFile, auth.CA().Certificate()); err != nil {
 			return nil, err
 		}
 	}

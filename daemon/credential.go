@@ -61,7 +61,7 @@ func (c *credential) renewIfDue(ctx context.Context, caURL string, root *x509.Ce
 	if err != nil {
 		return false, fmt.Errorf("renew %s: %w", c.name, err)
 	}
-	if err := ca.WriteRoot(c.path, cert); err != nil {
+	if err := ca.WriteCertificate(c.path, cert); err != nil {
 		return false, err
 	}
 	c.set(cert)

@@ -69,7 +69,7 @@ func TestCredentialRenewsBeforeExpiry(t *testing.T) {
 	if now.LFDI != was.LFDI || now.Role != pki.RoleGateway {
 		t.Fatalf("identity changed: %+v -> %+v", was, now)
 	}
-	if saved, err := ca.ReadRoot(path); err != nil || !saved.Equal(next) {
+	if saved, err := ca.ReadCertificate(path); err != nil || !saved.Equal(next) {
 		t.Fatalf("renewed certificate not saved: %v", err)
 	}
 	presented, err := cfg.GetClientCertificate(&tls.CertificateRequestInfo{})

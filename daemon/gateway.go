@@ -46,7 +46,7 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	root, err := ca.ReadRoot(cfg.CA.RootFile)
+	root, err := ca.ReadCertificate(cfg.CA.RootFile)
 	if err != nil {
 		return &Hinted{err, "ca.root_file must hold the PEM root the CA wrote (its data_dir/ca/ca.pem)"}
 	}
@@ -128,7 +128,7 @@ func enrolled(ctx context.Context, cfg *config.Config, ks keystore.Keystore, c *
 		return nil, err
 	}
 	path := filepath.Join(cfg.DataDir, file+".pem")
-	cert, err := ca.ReadRoot(path)
+	cert, err := ca.ReadCertificate(path)
 	if err == nil {
 		cred := newCredential(name, path, cert, key)
 		if _, err := cred.renewIfDue(ctx, c.BaseURL, root, time.Now()); err != nil {
@@ -146,7 +146,7 @@ func enrolled(ctx context.Context, cfg *config.Config, ks keystore.Keystore, c *
 	if cert, err = c.Enroll(ctx, tok, key, name); err != nil {
 		return nil, err
 	}
-	if err := ca.WriteRoot(path, cert); err != nil {
+	if err := ca.WriteCertificate(path, cert); err != nil {
 		return nil, err
 	}
 	return newCredential(name, path, cert, key), nil

@@ -119,12 +119,12 @@ func headEndIdentity(cfg *config.Config, ks keystore.Keystore, c *pki.CA) (pki.I
 		return pki.Identity{}, nil, err
 	}
 	path := filepath.Join(cfg.DataDir, "headend.pem")
-	cert, err := ca.ReadRoot(path)
+	cert, err := ca.ReadCertificate(path)
 	if err != nil || pki.NeedsRotation(cert, time.Now()) || !cert.PublicKey.(ed25519.PublicKey).Equal(key.Public()) {
 		if cert, err = c.Issue(pki.RoleHeadEnd, cfg.HeadEnd.Name, "", key.Public(), time.Now()); err != nil {
 			return pki.Identity{}, nil, err
 		}
-		if err := ca.WriteRoot(path, cert); err != nil {
+		if err := ca.WriteCertificate(path, cert); err != nil {
 			return pki.Identity{}, nil, err
 		}
 	}

@@ -17,13 +17,11 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -480,5 +478,3 @@ func (w *world) stopHeadEnd() {
 	}
 }
 
-var _ = sync.Mutex{}
-var _ = errors.New

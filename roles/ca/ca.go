@@ -125,7 +125,7 @@ func loadOrCreate(cfg Config, ks keystore.Keystore, st pki.State) (*pki.CA, erro
 		if err != nil {
 			return nil, err
 		}
-		return ca, WriteRoot(rootPath, ca.Certificate())
+		return ca, WriteCertificate(rootPath, ca.Certificate())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ca: key: %w", err)
@@ -134,7 +134,7 @@ func loadOrCreate(cfg Config, ks keystore.Keystore, st pki.State) (*pki.CA, erro
 	if !ok {
 		return nil, fmt.Errorf("ca: keystore entry %q is not an ECDSA key", KeyName)
 	}
-	root, err := ReadRoot(rootPath)
+	root, err := ReadCertificate(rootPath)
 	if err != nil {
 		return nil, err
 	}
@@ -219,13 +219,13 @@ func (a *Authority) Revoke(cert *x509.Certificate) error {
 	return a.refreshCRL(now)
 }
 
-// WriteRoot writes a certificate as PEM.
-func WriteRoot(path string, c *x509.Certificate) error {
+// WriteCertificate writes a certificate as PEM.
+func WriteCertificate(path string, c *x509.Certificate) error {
 	return durable.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o644)
 }
 
-// ReadRoot reads a PEM certificate.
-func ReadRoot(path string) (*x509.Certificate, error) {
+// ReadCertificate reads a PEM certificate.
+func ReadCertificate(path string) (*x509.Certificate, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

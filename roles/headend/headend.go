@@ -22,7 +22,6 @@ package headend
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -290,4 +289,3 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-var _ = errors.New

@@ -8,11 +8,9 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
-	"github.com/usapp/usapp/comms/envelope"
 	"github.com/usapp/usapp/comms/pki"
 	"github.com/usapp/usapp/computing/feedback"
 	"github.com/usapp/usapp/computing/ledger"
-	"github.com/usapp/usapp/metering"
 )
 
 // verifyItems checks every receipt of a route against the records sent, as a
@@ -269,8 +267,6 @@ func TestRedeliveryAfterRestartBillsOnce(t *testing.T) {
 	}
 }
 
-var _ = envelope.Reason
-var _ = metering.Interval
 
 // Each answer to a route proves the log grew from the checkpoint the route
 // was last answered with, so a gateway can always check consistency.
