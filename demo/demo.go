@@ -477,4 +477,3 @@ func (w *world) stopHeadEnd() {
 		w.store = nil
 	}
 }
-

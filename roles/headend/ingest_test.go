@@ -267,7 +267,6 @@ func TestRedeliveryAfterRestartBillsOnce(t *testing.T) {
 	}
 }
 
-
 // Each answer to a route proves the log grew from the checkpoint the route
 // was last answered with, so a gateway can always check consistency.
 func TestAnswersCarryConsistencyFromLastAnswer(t *testing.T) {
