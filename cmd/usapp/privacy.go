@@ -32,7 +32,8 @@ type privacyEvalCmd struct {
 	Algo       string  `help:"Hiding algorithm, or 'all'. 'none' (no battery) is always reported." default:"all"`
 	Attacker   string  `help:"NILM attacker, or 'all'." default:"all"`
 	JSON       string  `name:"json" help:"Write the rows as a JSON array to this file." type:"path" placeholder:"FILE"`
-	Plot       string  `help:"Write PNG figures to this directory (implies --sweep)." type:"path" placeholder:"DIR"`
+	Plot       string  `help:"Write PNG figures to this directory (implies --sweep and --reference)." type:"path" placeholder:"DIR"`
+	Reference  bool    `help:"Also print the non-causal reference trade-off: the mutual information and extra energy of the best 1-24 flat holds per day."`
 	Sweep      bool    `help:"Also evaluate battery capacities 0.25-5 kWh at the same power (rows added to --json)."`
 	Threshold  float64 `name:"event-threshold" help:"Smallest appliance step (W) that counts as a true event; 0 is the attackers' noise floor (40 W)." default:"0"`
 	MIBins     int     `name:"mi-bins" help:"Bins per series for mutual information." default:"32"`
@@ -69,6 +70,13 @@ func (c *privacyEvalCmd) run(stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "evaluated none + %d algorithm(s) x %d attacker(s) in %v\n", len(algos), len(attackers), time.Since(t0).Round(time.Millisecond))
 	writeTable(stdout, rep.Rows, billing.DefaultTariff().Currency)
 	rows := rep.Rows
+	var ref []eval.ReferencePoint
+	if c.Reference || c.Plot != "" {
+		if ref, err = eval.Reference(tr, b.RoundTripEfficiency, eval.ReferenceHolds, opts.MIBins); err != nil {
+			return hinted(err, "the reference needs a trace of at most "+fmt.Sprint(eval.MaxReferenceSamples)+" samples; drop --reference and --plot, or cut the file")
+		}
+		writeReference(stdout, ref)
+	}
 	if c.Sweep || c.Plot != "" {
 		t0 = time.Now()
 		sweep, err := eval.Sweep(tr, eval.Batteries(b, eval.SweepCapacitiesKWh), algos, attackers, opts)
@@ -80,7 +88,7 @@ func (c *privacyEvalCmd) run(stdout, stderr io.Writer) error {
 		writeSweep(stdout, sweep)
 		rows = append(rows, sweep...)
 		if c.Plot != "" {
-			if err := writePlots(stdout, c.Plot, tr, rep.Runs, sweep); err != nil {
+			if err := writePlots(stdout, c.Plot, tr, rep, sweep, ref); err != nil {
 				return err
 			}
 		}
@@ -216,8 +224,12 @@ func writeSweep(w io.Writer, rows []eval.Row) {
 	tw.Flush()
 }
 
-func writePlots(w io.Writer, dir string, tr *household.Trace, runs []eval.Hidden, sweep []eval.Row) error {
-	paths, err := plot.Loads(dir, tr, runs)
+// reportTarget is the shaded region of the trade-off figure: the C3 design
+// targets of issue 3 (at most 0.5 bits for at most 3 % extra energy).
+var reportTarget = plot.Target{MIBits: 0.5, ExtraEnergyPct: 3}
+
+func writePlots(w io.Writer, dir string, tr *household.Trace, rep *eval.Report, sweep []eval.Row, ref []eval.ReferencePoint) error {
+	paths, err := plot.Loads(dir, tr, rep.Runs)
 	if err != nil {
 		return err
 	}
@@ -225,8 +237,23 @@ func writePlots(w io.Writer, dir string, tr *household.Trace, runs []eval.Hidden
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "figures: %s\n", strings.Join(append(paths, p), " "))
+	t, err := plot.TradeOff(dir, rep.Rows, ref, reportTarget)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "figures: %s\n", strings.Join(append(paths, p, t), " "))
 	return nil
+}
+
+// writeReference prints the non-causal reference trade-off as one table.
+func writeReference(w io.Writer, ref []eval.ReferencePoint) {
+	fmt.Fprintln(w, "\nnon-causal reference: the day cut into N flat holds by least squares, known in advance, unlimited battery:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "holds\tMI bits\textra energy %\t")
+	for _, r := range ref {
+		fmt.Fprintf(tw, "%d\t%.3f\t%.2f\t\n", r.Holds, r.MIBits, r.ExtraEnergyPct)
+	}
+	tw.Flush()
 }
 
 func writeJSON(path string, rows []eval.Row) error {

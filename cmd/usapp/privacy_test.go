@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alecthomas/kong"
 
@@ -80,13 +82,43 @@ func TestPrivacyEvalUKDALE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1+len(algos)+1 {
-		t.Fatalf("%d figures, want one per run plus the sweep", len(entries))
+	if len(entries) != 1+len(algos)+2 {
+		t.Fatalf("%d figures, want one per run plus the sweep and the trade-off", len(entries))
+	}
+	if _, err := os.Stat(filepath.Join(figs, "tradeoff.png")); err != nil {
+		t.Error(err)
+	}
+	// --plot implies the reference table: one line per hold count.
+	if !strings.Contains(out, "non-causal reference") {
+		t.Errorf("no reference table:\n%s", out)
 	}
 	for _, e := range entries {
 		if data, _ := os.ReadFile(filepath.Join(figs, e.Name())); !bytes.HasPrefix(data, []byte("\x89PNG")) {
 			t.Errorf("%s is not a PNG", e.Name())
 		}
+	}
+}
+
+func TestPrivacyEvalReferenceRefusesLongTraces(t *testing.T) {
+	// Two days and a bit of one-minute UCI samples: past the reference's
+	// bound, so --reference must say why instead of running for minutes.
+	var b strings.Builder
+	b.WriteString("Date;Time;Global_active_power;Global_reactive_power;Voltage;Global_intensity;Sub_metering_1;Sub_metering_2;Sub_metering_3\n")
+	start := time.Date(2007, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range eval.MaxReferenceSamples + 1 {
+		ts := start.Add(time.Duration(i) * time.Minute)
+		fmt.Fprintf(&b, "%d/%d/%d;%s;1.000;0.1;240;4.2;0;1;17\n", ts.Day(), int(ts.Month()), ts.Year(), ts.Format("15:04:05"))
+	}
+	file := filepath.Join(t.TempDir(), "long.txt")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := privacyEval(t, "--data", file, "--algo", "usapp", "--attacker", "hart"); err != nil {
+		t.Fatalf("without --reference the long trace must evaluate: %v", err)
+	}
+	_, _, err := privacyEval(t, "--data", file, "--algo", "usapp", "--attacker", "hart", "--reference")
+	if !errors.Is(err, eval.ErrOptions) || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("got %v, want ErrOptions naming the bound", err)
 	}
 }
 

@@ -15,6 +15,9 @@
 //     the mutual information I(demand; metered) in bits against battery
 //     capacity (kWh) for every algorithm, the no-battery reference drawn as a
 //     dashed horizontal line.
+//   - [TradeOff]: tradeoff.png, mutual information against extra energy for
+//     every algorithm at one battery, over the non-causal reference curve of
+//     eval.Reference, with a target region shaded.
 //
 // # Concurrency
 //

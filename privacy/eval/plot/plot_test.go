@@ -114,3 +114,42 @@ func TestFileSafe(t *testing.T) {
 		t.Fatalf("fileSafe = %q", got)
 	}
 }
+
+func TestTradeOff(t *testing.T) {
+	tr, _, err := eval.Builtin(eval.SourceSynthetic, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := eval.Evaluate(tr, energy.DefaultBattery(), energy.Algorithms(), nilm.Attackers()[:1], eval.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := eval.Reference(tr, 0.9, []int{1, 2, 4}, eval.DefaultMIBins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p, err := TradeOff(dir, rows, ref, Target{MIBits: 0.5, ExtraEnergyPct: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p != filepath.Join(dir, "tradeoff.png") {
+		t.Errorf("written to %s", p)
+	}
+	img := decode(t, p)
+	if sz := img.Bounds().Size(); sz.X != 8*96 || sz.Y != 6*96 {
+		t.Errorf("%v pixels, want 768x576", sz)
+	}
+	bare, err := TradeOff(t.TempDir(), rows, ref, Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The region covers a good part of the axes; its colour is close to
+	// other light inks, so compare with the same figure drawn without it.
+	if shaded, plain := inked(img, 200, 235, 200), inked(decode(t, bare), 200, 235, 200); shaded-plain < 20000 {
+		t.Errorf("target region not shaded: %d target-coloured pixels with it, %d without", shaded, plain)
+	}
+	if _, err := TradeOff(dir, nil, nil, Target{}); !errors.Is(err, ErrNoData) {
+		t.Errorf("nothing to draw: %v, want ErrNoData", err)
+	}
+}

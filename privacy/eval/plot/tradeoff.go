@@ -1,0 +1,139 @@
+package plot
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	gonum "gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/usapp/usapp/privacy/eval"
+)
+
+// Target is a region of the trade-off figure to shade: at most MIBits of
+// mutual information for at most ExtraEnergyPct of extra energy. The zero
+// Target draws no region.
+type Target struct {
+	MIBits         float64
+	ExtraEnergyPct float64
+}
+
+var targetColor = color.RGBA{R: 200, G: 235, B: 200, A: 255}
+
+// TradeOff writes tradeoff.png into dir and returns its path: mutual
+// information against extra energy, one labelled point per algorithm of rows
+// (rows at one battery, as eval.Evaluate returns them; "none" sits at the
+// no-hiding corner) and the non-causal reference of eval.Reference as a
+// dashed curve labelled with its hold counts. A point below and left of the
+// curve would beat a clairvoyant flat-level hider; the shaded region is
+// target.
+func TradeOff(dir string, rows []eval.Row, ref []eval.ReferencePoint, target Target) (string, error) {
+	if len(rows) == 0 && len(ref) == 0 {
+		return "", ErrNoData
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	p := gonum.New()
+	p.Title.Text = "privacy against energy"
+	for _, r := range rows {
+		if r.Algorithm != eval.None { // "none" has no battery
+			p.Title.Text += fmt.Sprintf(", battery %g kWh / %g kW", r.BatteryKWh, r.BatteryKW)
+			break
+		}
+	}
+	p.X.Label.Text = "extra energy (% of demand)"
+	p.Y.Label.Text = "mutual information I(demand; metered) (bits)"
+	p.X.Min, p.Y.Min = 0, 0
+	p.Legend.Top = true
+	if target.MIBits > 0 && target.ExtraEnergyPct > 0 {
+		box, err := plotter.NewPolygon(plotter.XYs{{X: 0, Y: 0}, {X: target.ExtraEnergyPct, Y: 0},
+			{X: target.ExtraEnergyPct, Y: target.MIBits}, {X: 0, Y: target.MIBits}})
+		if err == nil {
+			box.Color, box.LineStyle.Width = targetColor, 0
+			p.Add(box)
+			p.Legend.Add(fmt.Sprintf("target: ≤ %g bits, ≤ %g %%", target.MIBits, target.ExtraEnergyPct), box)
+		}
+	}
+	p.Add(plotter.NewGrid())
+	if len(ref) > 0 {
+		if err := addReferenceCurve(p, ref); err != nil {
+			return "", err
+		}
+	}
+	if err := addAlgorithmPoints(p, rows); err != nil {
+		return "", err
+	}
+	// Room on the right for the labels of the costliest points.
+	p.X.Max = math.Max(p.X.Max, target.ExtraEnergyPct) * 1.15
+	path := filepath.Join(dir, "tradeoff.png")
+	return path, save(path, 8*vg.Inch, 6*vg.Inch, [][]*gonum.Plot{{p}}, nil, nil)
+}
+
+func addReferenceCurve(p *gonum.Plot, ref []eval.ReferencePoint) error {
+	xy := make(plotter.XYs, len(ref))
+	labels := make([]string, len(ref))
+	for i, r := range ref {
+		xy[i] = plotter.XY{X: r.ExtraEnergyPct, Y: r.MIBits}
+		labels[i] = strconv.Itoa(r.Holds)
+	}
+	l, s, err := plotter.NewLinePoints(xy)
+	if err != nil {
+		return err
+	}
+	l.Color, s.Color = color.Black, color.Black
+	l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	s.Shape, s.Radius = draw.CircleGlyph{}, vg.Points(2)
+	lab, err := plotter.NewLabels(plotter.XYLabels{XYs: xy, Labels: labels})
+	if err != nil {
+		return err
+	}
+	for i := range lab.TextStyle {
+		lab.TextStyle[i].Color = color.Gray{Y: 80}
+		lab.Offset = vg.Point{X: vg.Points(4), Y: vg.Points(2)}
+	}
+	p.Add(l, s, lab)
+	p.Legend.Add("non-causal reference (flat holds per day)", l, s)
+	return nil
+}
+
+// addAlgorithmPoints marks each algorithm once, with the colour and shape it
+// has in the privacy-against-battery figure.
+func addAlgorithmPoints(p *gonum.Plot, rows []eval.Row) error {
+	var i int
+	for _, name := range algorithms(rows) {
+		var r eval.Row
+		for _, row := range rows {
+			if row.Algorithm == name {
+				r = row
+				break
+			}
+		}
+		pt := plotter.XYs{{X: r.ExtraEnergyPct, Y: r.MIBits}}
+		s, err := plotter.NewScatter(pt)
+		if err != nil {
+			return err
+		}
+		if name == eval.None {
+			s.Color, s.Shape = color.Black, draw.CrossGlyph{}
+		} else {
+			s.Color, s.Shape = plotutil.Color(i), plotutil.Shape(i)
+			i++
+		}
+		s.Radius = vg.Points(4)
+		lab, err := plotter.NewLabels(plotter.XYLabels{XYs: pt, Labels: []string{name}})
+		if err != nil {
+			return err
+		}
+		lab.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(-3)}
+		p.Add(s, lab)
+	}
+	return nil
+}
