@@ -231,8 +231,11 @@ func bounds(ps []piece) []int {
 	return out
 }
 
-// parseHHMM returns seconds since midnight; "24:00" only as an end.
-func parseHHMM(s string, end bool) (int, error) {
+// ParseClock reads a time of day "HH:MM", 00:00 to 23:59 (and "24:00" when
+// end is set, for a window that runs to midnight), as the time since
+// midnight. It is the one clock syntax of tariffs and HEMS day plans. Errors
+// are ErrTime.
+func ParseClock(s string, end bool) (time.Duration, error) {
 	if len(s) != 5 || s[2] != ':' || !isDigits(s[:2]) || !isDigits(s[3:]) {
 		return 0, ErrTime
 	}
@@ -241,7 +244,13 @@ func parseHHMM(s string, end bool) (int, error) {
 	if m > 59 || h > 24 || h == 24 && (m != 0 || !end) {
 		return 0, ErrTime
 	}
-	return h*3600 + m*60, nil
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute, nil
+}
+
+// parseHHMM is ParseClock in seconds, the unit of compiled tariffs.
+func parseHHMM(s string, end bool) (int, error) {
+	d, err := ParseClock(s, end)
+	return int(d / time.Second), err
 }
 
 func isDigits(s string) bool {
@@ -313,6 +322,9 @@ func (t Tariff) Schedule(start time.Time, step time.Duration, n int) []float64 {
 	}
 	return out
 }
+
+// Location is the tariff's time zone, from a process-wide cache.
+func (t Tariff) Location() (*time.Location, error) { return loadLocation(t.Timezone) }
 
 // locations caches time zones by name: time.LoadLocation reads the zone
 // database on every call, and every PriceAt compiles its tariff.

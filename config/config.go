@@ -1,5 +1,6 @@
 // Package config carries the settings of A1.enrolment, B1.keys-at-rest,
-// B3.durable-bus and C2 billing (the tariff); it implements no control of its
+// B3.durable-bus, C2 billing (the tariff), C3.load-hiding and
+// C3.hems-arbitration (the gateway's HEMS); it implements no control of its
 // own. One YAML file is the only source of truth for `usapp serve ROLE
 // --config FILE` and for the demo, and a bad file is refused before a role
 // starts, never half applied.
@@ -136,6 +137,55 @@ type Gateway struct {
 	HTTP       string   `yaml:"http"`        // listen address for GET /controls and /stats, default 127.0.0.1:8081
 	Hiding     string   `yaml:"hiding"`      // load-hiding algorithm of the HEMS (control/energy), "none" for no battery; default usapp
 	Battery    Battery  `yaml:"battery"`     // the home battery the HEMS drives
+	HEMS       HEMS     `yaml:"hems"`        // what besides privacy wants the battery, and who wins
+}
+
+// HEMS configures the arbitration of the home energy manager
+// (C3.hems-arbitration): the ranking of the parties that want the battery and
+// a day plan of demand-response requests, grid emergencies and user
+// overrides. Times of day are "HH:MM" in the tariff's time zone, end
+// exclusive, "24:00" allowed as an end; a window whose end is not after its
+// start wraps past midnight. The plan repeats every day.
+type HEMS struct {
+	// Priorities ranks, highest first, every source exactly once:
+	// grid-emergency, user-override, demand-response, privacy, cost
+	// (default in that order).
+	Priorities     []energy.Source `yaml:"priorities"`
+	DemandResponse []ImportCap     `yaml:"demand_response"` // import caps the utility asked for
+	Emergencies    []ImportCap     `yaml:"emergencies"`     // import caps of a grid emergency
+	Overrides      []Override      `yaml:"overrides"`       // the user's instructions
+}
+
+// ImportCap caps the power the meter reads from From to To.
+type ImportCap struct {
+	From  string  `yaml:"from"`   // "HH:MM"
+	To    string  `yaml:"to"`     // "HH:MM", exclusive
+	MaxKW float64 `yaml:"max_kw"` // required: 0 is a valid cap (no import)
+}
+
+// Override is a user's instruction from From to To.
+type Override struct {
+	Kind      string  `yaml:"kind"` // charge-by | battery-off
+	From      string  `yaml:"from"`
+	To        string  `yaml:"to"`
+	TargetSoC float64 `yaml:"target_soc"` // fraction of capacity reached by To; charge-by only
+}
+
+// Override kinds, as written in the file.
+const (
+	OverrideChargeBy   = "charge-by"
+	OverrideBatteryOff = "battery-off"
+)
+
+// EnergyKind is the kind as control/energy knows it, 0 if unknown.
+func (o Override) EnergyKind() energy.OverrideKind {
+	switch o.Kind {
+	case OverrideChargeBy:
+		return energy.ChargeBy
+	case OverrideBatteryOff:
+		return energy.BatteryOff
+	}
+	return 0
 }
 
 // Battery is a home battery (C3.load-hiding).
@@ -265,6 +315,7 @@ func (c *Config) applyDefaults() {
 	def("gateway.seed", func() { c.Gateway.Seed = 1 })
 	def("gateway.data", func() { c.Gateway.Data = "ukdale" })
 	def("gateway.retransmit", func() { c.Gateway.Retransmit = Duration(30 * time.Second) })
+	def("gateway.hems.priorities", func() { c.Gateway.HEMS.Priorities = energy.DefaultPriorities() })
 	def("tariff", func() { c.Tariff = billing.DefaultTariff() })
 }
 

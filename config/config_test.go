@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/usapp/usapp/billing"
+	"github.com/usapp/usapp/control/energy"
 )
 
 // The shipped example must load cleanly and document the real defaults.
@@ -31,7 +32,11 @@ func TestExampleValidates(t *testing.T) {
 	}
 	ex, def := c.Gateway, d.Gateway
 	ex.HeadEndURL = ""
-	if ex != def {
+	// The example spells the empty plan out as [].
+	if p := &ex.HEMS; len(p.DemandResponse)+len(p.Emergencies)+len(p.Overrides) == 0 {
+		p.DemandResponse, p.Emergencies, p.Overrides = nil, nil, nil
+	}
+	if !reflect.DeepEqual(ex, def) {
 		t.Fatalf("gateway: example %+v, default %+v", c.Gateway, d.Gateway)
 	}
 	if !reflect.DeepEqual(c.Tariff, billing.DefaultTariff()) {
@@ -278,7 +283,7 @@ func FuzzParse(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, s := range []string{string(example), badConfig, "", "role: [", "a: &a [*a]\n", "<<: {role: ca}\n",
-		"tariff:\n  bands:\n    - {name: a, from: '23:00', to: '01:00'}\n", "headend: {max_age: 1e9}\n", "? [a]\n: b\n"} {
+		"tariff:\n  bands:\n    - {name: a, from: '23:00', to: '01:00'}\n", "headend: {max_age: 1e9}\n", hemsConfig, badHEMS, "? [a]\n: b\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -309,5 +314,104 @@ func TestGatewayHidingAndBatteryValidated(t *testing.T) {
 	c, _, err := Parse([]byte("gateway:\n  hiding: none\n"), "config.yaml")
 	if err != nil || c.Gateway.Hiding != "none" || c.Gateway.Battery.Energy().CapacityKWh != 2 {
 		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+const hemsConfig = `gateway:
+  hems:
+    priorities: [grid-emergency, privacy, user-override, demand-response, cost]
+    demand_response:
+      - {from: "17:00", to: "19:00", max_kw: 1.5}
+    emergencies:
+      - {from: "22:00", to: "06:00", max_kw: 0}
+    overrides:
+      - {kind: charge-by, from: "05:00", to: "07:00", target_soc: 0.8}
+      - {kind: battery-off, from: "00:00", to: "24:00"}
+`
+
+func TestGatewayHEMS(t *testing.T) {
+	if d := Default().Gateway.HEMS; !reflect.DeepEqual(d, HEMS{Priorities: energy.DefaultPriorities()}) {
+		t.Fatalf("default hems %+v", d)
+	}
+	c, _, err := Parse([]byte(hemsConfig), "config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.Gateway.HEMS
+	want := HEMS{
+		Priorities:     []energy.Source{energy.SourceEmergency, energy.SourcePrivacy, energy.SourceOverride, energy.SourceDemandResponse, energy.SourceCost},
+		DemandResponse: []ImportCap{{From: "17:00", To: "19:00", MaxKW: 1.5}},
+		Emergencies:    []ImportCap{{From: "22:00", To: "06:00", MaxKW: 0}},
+		Overrides:      []Override{{Kind: "charge-by", From: "05:00", To: "07:00", TargetSoC: 0.8}, {Kind: "battery-off", From: "00:00", To: "24:00"}},
+	}
+	if !reflect.DeepEqual(h, want) {
+		t.Fatalf("hems %+v", h)
+	}
+	if h.Overrides[0].EnergyKind() != energy.ChargeBy || h.Overrides[1].EnergyKind() != energy.BatteryOff || (Override{Kind: "x"}).EnergyKind() != 0 {
+		t.Fatal("override kinds")
+	}
+}
+
+const badHEMS = `gateway:
+  hems:
+    priorities:
+      - grid-emergency
+      - privacy
+      - battery-limits
+      - privacy
+      - cost
+    demand_response:
+      - {from: "7:00", to: "25:00", max_kw: 1}
+      - {from: "17:00", to: "17:00", max_kw: -2}
+      - {from: "17:00", to: "18:00"}
+    emergencies:
+      - {from: "24:00", to: "01:00", max_kw: .nan}
+    overrides:
+      - {kind: boost, from: "05:00", to: "07:00"}
+      - {kind: charge-by, from: "05:00", to: "07:00", target_soc: 0.95}
+      - {kind: charge-by, from: "05:00", to: "07:00"}
+      - {kind: battery-off, from: "05:00", to: "07:00", target_soc: 0.5}
+      - {kind: battery-off, from: "05:00", to: "07:00", colour: red}
+`
+
+func TestGatewayHEMSEveryProblemAtItsKey(t *testing.T) {
+	_, _, err := Parse([]byte(badHEMS), "config.yaml")
+	got := problemsOf(t, err)
+	want := []where{
+		{3, "gateway.hems.priorities"}, // missing user-override, demand-response
+		{6, "gateway.hems.priorities[2]"},
+		{7, "gateway.hems.priorities[3]"},
+		{10, "gateway.hems.demand_response[0].from"},
+		{10, "gateway.hems.demand_response[0].to"},
+		{11, "gateway.hems.demand_response[1].to"},
+		{11, "gateway.hems.demand_response[1].max_kw"},
+		{12, "gateway.hems.demand_response[2].max_kw"},
+		{14, "gateway.hems.emergencies[0].from"},
+		{14, "gateway.hems.emergencies[0].max_kw"},
+		{16, "gateway.hems.overrides[0].kind"},
+		{17, "gateway.hems.overrides[1].target_soc"},
+		{18, "gateway.hems.overrides[2].target_soc"},
+		{19, "gateway.hems.overrides[3].target_soc"},
+		{20, "gateway.hems.overrides[4].colour"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems\n%v\nwant\n%v\nerror:\n%v", got, want, err)
+	}
+	for _, frag := range []string{`config.yaml:6: gateway.hems.priorities[2]: unknown source "battery-limits"`,
+		"config.yaml:7: gateway.hems.priorities[3]: repeated (first at gateway.hems.priorities[1])",
+		"config.yaml:3: gateway.hems.priorities: missing user-override, demand-response"} {
+		if !strings.Contains(err.Error(), frag) {
+			t.Errorf("no %q in\n%v", frag, err)
+		}
+	}
+	// An explicit empty ranking is validated as given, not defaulted.
+	_, _, err = Parse([]byte("gateway:\n  hems:\n    priorities: []\n"), "config.yaml")
+	if got := problemsOf(t, err); !reflect.DeepEqual(got, []where{{3, "gateway.hems.priorities"}}) {
+		t.Fatalf("empty priorities: %v", err)
+	}
+	// Wrong shapes are reported where they are.
+	_, _, err = Parse([]byte("gateway:\n  hems:\n    demand_response: {from: a}\n    overrides: [1]\n"), "config.yaml")
+	if got := problemsOf(t, err); !reflect.DeepEqual(got, []where{{3, "gateway.hems.demand_response"}, {4, "gateway.hems.overrides[0]"}}) {
+		t.Fatalf("shapes: %v", err)
 	}
 }

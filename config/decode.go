@@ -75,8 +75,8 @@ func parse(data []byte, name string, renames []rename) (*Config, []Warning, erro
 		problems = append(problems, d.problems...)
 	}
 	c.applyDefaults()
-	// A value that failed to decode was left zero; validating it again
-	// would only repeat the problem.
+	// A value that failed to decode was left zero; validating it (or the
+	// keys inside it) again would only repeat the problem.
 	failed := make(map[string]bool, len(problems))
 	for _, p := range problems {
 		failed[p.Path] = true
@@ -84,7 +84,7 @@ func parse(data []byte, name string, renames []rename) (*Config, []Warning, erro
 	var ve *ValidationError
 	if err := c.Validate(); errors.As(err, &ve) {
 		for _, p := range ve.Problems {
-			if !failed[p.Path] {
+			if !underFailed(p.Path, failed) {
 				problems = append(problems, p)
 			}
 		}
@@ -94,6 +94,20 @@ func parse(data []byte, name string, renames []rename) (*Config, []Warning, erro
 		return nil, warnings, &ValidationError{Problems: problems}
 	}
 	return c, warnings, nil
+}
+
+// underFailed reports whether path or one of its ancestors failed to decode.
+func underFailed(path string, failed map[string]bool) bool {
+	for p := path; ; {
+		if failed[p] {
+			return true
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			return false
+		}
+		p = p[:i]
+	}
 }
 
 // decoder walks a YAML node tree against a Go value, decoding scalars with

@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -69,6 +71,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	v.battery("gateway.battery", c.Gateway.Battery)
+	v.hems("gateway.hems", c.Gateway.HEMS, c.Gateway.Battery.Energy())
 	v.nonEmpty("gateway.data", c.Gateway.Data)
 	v.positive("gateway.retransmit", int64(c.Gateway.Retransmit))
 	v.tariff(c.Tariff)
@@ -214,4 +217,103 @@ func (v *validation) battery(path string, b Battery) {
 			v.add(key, "%v", e)
 		}
 	}
+}
+
+// hems checks the arbitration section: every source ranked exactly once,
+// every window on the clock, every cap and target possible.
+func (v *validation) hems(path string, h HEMS, b energy.Battery) {
+	v.priorities(path+".priorities", h.Priorities)
+	for _, g := range []struct {
+		key  string
+		caps []ImportCap
+	}{{"demand_response", h.DemandResponse}, {"emergencies", h.Emergencies}} {
+		for i, c := range g.caps {
+			p := fmt.Sprintf("%s.%s[%d]", path, g.key, i)
+			v.window(p, c.From, c.To)
+			switch {
+			case v.c.lines != nil && !v.c.present(p+".max_kw"):
+				v.add(p+".max_kw", "required (0 means no import at all)")
+			case math.IsNaN(c.MaxKW) || math.IsInf(c.MaxKW, 0) || c.MaxKW < 0:
+				v.add(p+".max_kw", "must be a number of kW, 0 or more")
+			}
+		}
+	}
+	for i, o := range h.Overrides {
+		p := fmt.Sprintf("%s.overrides[%d]", path, i)
+		v.oneOf(p+".kind", o.Kind, []string{OverrideChargeBy, OverrideBatteryOff})
+		v.window(p, o.From, o.To)
+		switch o.Kind {
+		case OverrideChargeBy:
+			if v.c.lines != nil && !v.c.present(p+".target_soc") {
+				v.add(p+".target_soc", "required for charge-by")
+			} else if !(o.TargetSoC >= b.MinSoC && o.TargetSoC <= b.MaxSoC) {
+				v.add(p+".target_soc", "must be between %g and %g (the battery's state-of-charge window)", b.MinSoC, b.MaxSoC)
+			}
+		case OverrideBatteryOff:
+			if v.c.present(p + ".target_soc") {
+				v.add(p+".target_soc", "only for charge-by")
+			}
+		}
+	}
+}
+
+// priorities reports an unknown or repeated source at its own item and the
+// missing ones at the list.
+func (v *validation) priorities(path string, prio []energy.Source) {
+	all := energy.DefaultPriorities()
+	names := make([]string, len(all))
+	for i, s := range all {
+		names[i] = string(s)
+	}
+	first := map[energy.Source]int{}
+	for i, s := range prio {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		j, seen := first[s]
+		switch {
+		case !slices.Contains(all, s):
+			v.add(p, "unknown source %q; valid: %s", s, strings.Join(names, ", "))
+		case seen:
+			v.add(p, "repeated (first at %s[%d]); rank each source once", path, j)
+		default:
+			first[s] = i
+		}
+	}
+	var missing []string
+	for _, s := range all {
+		if _, ok := first[s]; !ok {
+			missing = append(missing, string(s))
+		}
+	}
+	if len(missing) > 0 {
+		v.add(path, "missing %s; rank every source once, highest first", strings.Join(missing, ", "))
+	}
+}
+
+// window checks the from and to times of day of a daily window.
+func (v *validation) window(path, from, to string) {
+	f, okF := clock(from, false)
+	t, okT := clock(to, true)
+	if !okF {
+		v.add(path+".from", "want a time of day HH:MM from 00:00 to 23:59")
+	}
+	if !okT {
+		v.add(path+".to", "want a time of day HH:MM from 00:00 to 24:00")
+	}
+	if okF && okT && f == t {
+		v.add(path+".to", "equals from; a window must not be empty (one ending before it starts wraps past midnight)")
+	}
+}
+
+// clock reads "HH:MM" as minutes since midnight, as billing reads band times.
+func clock(s string, end bool) (int, bool) {
+	if len(s) != 5 || s[2] != ':' {
+		return 0, false
+	}
+	h, errH := strconv.Atoi(s[:2])
+	m, errM := strconv.Atoi(s[3:])
+	if errH != nil || errM != nil || s[0] == '+' || s[0] == '-' || s[3] == '+' || s[3] == '-' ||
+		h < 0 || m < 0 || m > 59 || h > 24 || h == 24 && (m != 0 || !end) {
+		return 0, false
+	}
+	return h*60 + m, true
 }

@@ -84,12 +84,12 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	meters, meterCreds, err := startMeters(ctx, cfg, ks, anon, authed, root)
+	meters, meterCreds, err := startMeters(ctx, cfg, ks, anon, authed, root, log)
 	if err != nil {
 		return err
 	}
 	go renewLoop(ctx, append(meterCreds, gwCred), cfg.CA.URL, root, renewCheck, log)
-	addr, stopHTTP, err := serveHTTP(ctx, cfg.Gateway.HTTP, gatewayHandler(gw, hemsFor(cfg, 0)), log)
+	addr, stopHTTP, err := serveHTTP(ctx, cfg.Gateway.HTTP, gatewayHandler(gw, hemsFor(cfg, 0), meters), log)
 	if err != nil {
 		return err
 	}
@@ -200,11 +200,14 @@ func fetchHeadEnd(ctx context.Context, url string, anon *est.Client, root *x509.
 	return headEndKeys{id: id, signing: signing, hpke: hk, origin: b.Origin}, nil
 }
 
-// homeMeter is a meter with where its state is saved.
+// homeMeter is a meter with where its state is saved, and the arbitration
+// decisions its HEMS took for the demand it measures.
 type homeMeter struct {
-	m     *meter.Meter
-	state string
-	next  time.Time
+	m         *meter.Meter
+	name      string
+	state     string
+	next      time.Time
+	decisions []gateway.Decision
 }
 
 type meterFile struct {
@@ -213,7 +216,8 @@ type meterFile struct {
 }
 
 // startMeters enrols (or reloads) each meter behind this gateway.
-func startMeters(ctx context.Context, cfg *config.Config, ks keystore.Keystore, anon, authed *est.Client, root *x509.Certificate) ([]*homeMeter, []*credential, error) {
+func startMeters(ctx context.Context, cfg *config.Config, ks keystore.Keystore, anon, authed *est.Client, root *x509.Certificate,
+	log *slog.Logger) ([]*homeMeter, []*credential, error) {
 	start := time.Now().UTC().Truncate(metering.Interval)
 	var (
 		out   []*homeMeter
@@ -235,11 +239,14 @@ func startMeters(ctx context.Context, cfg *config.Config, ks keystore.Keystore, 
 		if err != nil {
 			return nil, nil, err
 		}
-		tr, _, err := hemsFor(cfg, i).Metered(demand)
+		hems := hemsFor(cfg, i)
+		hems.Home, hems.Log = name, log.With("role", "hems", "lfdi", id.LFDI)
+		tr, _, decisions, err := hems.Metered(demand)
 		if err != nil {
 			return nil, nil, err
 		}
-		hm := &homeMeter{state: filepath.Join(cfg.DataDir, fmt.Sprintf("meter-%d.state", i+1)), next: start}
+		hm := &homeMeter{name: name, state: filepath.Join(cfg.DataDir, fmt.Sprintf("meter-%d.state", i+1)), next: start,
+			decisions: decisions}
 		var saved meterFile
 		if b, err := os.ReadFile(hm.state); err == nil {
 			if err := json.Unmarshal(b, &saved); err != nil {
@@ -347,24 +354,52 @@ func saveMeter(hm *homeMeter) error {
 }
 
 // hemsFor is the home energy manager behind meter i: the configured hiding
-// algorithm on the configured battery, planning with the tariff.
+// algorithm on the configured battery, planning with the tariff, arbitrated
+// by the configured priorities and day plan.
 func hemsFor(cfg *config.Config, i int) gateway.HEMS {
-	h := gateway.HEMS{Battery: cfg.Gateway.Battery.Energy(), Tariff: cfg.Tariff, Seed: cfg.Gateway.Seed*1_000_003 + int64(i)}
+	c := cfg.Gateway.HEMS
+	h := gateway.HEMS{Battery: cfg.Gateway.Battery.Energy(), Tariff: cfg.Tariff, Seed: cfg.Gateway.Seed*1_000_003 + int64(i),
+		Priorities: c.Priorities}
 	if cfg.Gateway.Hiding != "none" {
 		h.Algorithm, _ = energy.Lookup(cfg.Gateway.Hiding) // validated with the configuration
+	}
+	caps := func(cs []config.ImportCap) []gateway.ImportCap {
+		out := make([]gateway.ImportCap, len(cs))
+		for i, c := range cs {
+			out[i] = gateway.ImportCap{From: c.From, To: c.To, MaxKW: c.MaxKW}
+		}
+		return out
+	}
+	h.Plan.DemandResponse, h.Plan.Emergencies = caps(c.DemandResponse), caps(c.Emergencies)
+	for _, o := range c.Overrides {
+		h.Plan.Overrides = append(h.Plan.Overrides, gateway.Override{Kind: o.EnergyKind(), From: o.From, To: o.To, TargetSoC: o.TargetSoC})
 	}
 	return h
 }
 
-func gatewayHandler(gw *gateway.Gateway, hems gateway.HEMS) http.Handler {
+// MeterDecisions is one meter's entry in GET /hems/decisions: the
+// arbitration decisions its home's HEMS took for the day it replays.
+type MeterDecisions struct {
+	Meter     string             `json:"meter"`
+	LFDI      string             `json:"lfdi"`
+	Decisions []gateway.Decision `json:"decisions"`
+}
+
+func gatewayHandler(gw *gateway.Gateway, hems gateway.HEMS, meters []*homeMeter) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /controls", framework.ControlsHandler("gateway", func() []framework.Active {
-		a := gw.Controls()
-		if c, ok := hems.Control(); ok {
-			a = append(a, c)
-		}
-		return a
+		return append(gw.Controls(), hems.Controls()...)
 	}))
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, gw.Stats()) })
+	// The decisions are fixed once the meters start: they are taken for the
+	// whole trace up front, so serving them needs no lock.
+	decisions := make([]MeterDecisions, len(meters))
+	for i, hm := range meters {
+		decisions[i] = MeterDecisions{Meter: hm.name, LFDI: hm.m.LFDI(), Decisions: hm.decisions}
+		if decisions[i].Decisions == nil {
+			decisions[i].Decisions = []gateway.Decision{}
+		}
+	}
+	mux.HandleFunc("GET /hems/decisions", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, decisions) })
 	return mux
 }

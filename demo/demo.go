@@ -9,6 +9,11 @@
 // spooled durably, ingested, logged and answered with receipts that gateways
 // verify. Only the households are simulated: home 0 replays a real UK-DALE
 // day, the others are synthetic homes built on the CREST appliance model.
+//
+// Each home's HEMS hides its load behind the home battery and arbitrates
+// (C3.hems-arbitration) between privacy, the tariff's cost bands and, with
+// Options.DemandResponse, a utility's daily import cap; the summary counts
+// the decisions by winner and loser.
 package demo
 
 import (
@@ -62,6 +67,10 @@ type Options struct {
 	Hiding string
 	// Battery is every home's battery; default energy.DefaultBattery().
 	Battery *energy.Battery
+	// DemandResponse caps every home's import during these daily windows
+	// (times of day in the tariff's time zone); the HEMS arbitrates them
+	// against privacy and cost by energy.DefaultPriorities. Default none.
+	DemandResponse []gateway.ImportCap
 }
 
 // DefaultStart is the simulated day the demo runs by default: a summer day,
@@ -113,6 +122,11 @@ func (o *Options) defaults() error {
 		b := energy.DefaultBattery()
 		o.Battery = &b
 	}
+	for _, c := range o.DemandResponse {
+		if err := checkCap(c); err != nil {
+			return err
+		}
+	}
 	return o.Battery.Validate()
 }
 
@@ -120,7 +134,8 @@ const none = "none"
 
 // hems is the home energy manager of home i.
 func (o *Options) hems(i int) gateway.HEMS {
-	h := gateway.HEMS{Battery: *o.Battery, Tariff: *o.Tariff, Seed: o.Seed*1_000_003 + int64(i)}
+	h := gateway.HEMS{Battery: *o.Battery, Tariff: *o.Tariff, Seed: o.Seed*1_000_003 + int64(i),
+		Plan: gateway.DayPlan{DemandResponse: o.DemandResponse}, Home: homeName(i), Log: o.Log.With("role", "hems")}
 	if o.Hiding != none {
 		h.Algorithm, _ = energy.Lookup(o.Hiding) // checked by defaults
 	}
@@ -146,11 +161,12 @@ type world struct {
 }
 
 type home struct {
-	meter   *meter.Meter
-	gw      *gateway.Gateway
-	conn    *bus.Conn
-	demand  *household.Trace // what the home consumes, with appliance ground truth
-	metered *household.Trace // what its meter measures behind the HEMS
+	meter     *meter.Meter
+	gw        *gateway.Gateway
+	conn      *bus.Conn
+	demand    *household.Trace   // what the home consumes, with appliance ground truth
+	metered   *household.Trace   // what its meter measures behind the HEMS
+	decisions []gateway.Decision // the conflicts its HEMS resolved
 }
 
 // Run runs the demo and returns its summary, also written to Out/summary.json.
@@ -328,7 +344,7 @@ func (w *world) enrolHomes(ctx context.Context) error {
 func (w *world) enrolHome(ctx context.Context, anon *est.Client, i int, tr *household.Trace) (*home, error) {
 	now := w.clk.Now()
 	root := w.auth.CA().Certificate()
-	name := fmt.Sprintf("home-%05d", i)
+	name := homeName(i)
 	tok, err := w.auth.CA().NewToken(pki.RoleGateway, name+"-gw", "", time.Hour, now)
 	if err != nil {
 		return nil, err
@@ -366,13 +382,16 @@ func (w *world) enrolHome(ctx context.Context, anon *est.Client, i int, tr *hous
 		conn.Close()
 		return nil, err
 	}
-	metered, _, err := w.o.hems(i).Metered(tr)
+	metered, _, decisions, err := w.o.hems(i).Metered(tr)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	return &home{meter: meter.New(mID.lfdi, mID.key, metered, 0), gw: gw, conn: conn, demand: tr, metered: metered}, nil
+	return &home{meter: meter.New(mID.lfdi, mID.key, metered, 0), gw: gw, conn: conn, demand: tr, metered: metered,
+		decisions: decisions}, nil
 }
+
+func homeName(i int) string { return fmt.Sprintf("home-%05d", i) }
 
 // simulate runs the day: at the end of each 30-minute interval every meter
 // closes its register and its gateway seals, spools and publishes it.

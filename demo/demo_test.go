@@ -1,14 +1,19 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/usapp/usapp/metering"
+	"github.com/usapp/usapp/roles/gateway"
 	"github.com/usapp/usapp/sim/clock"
 )
 
@@ -42,7 +47,7 @@ func TestDemoCleanRun(t *testing.T) {
 	}
 	for _, path := range [][]string{{"readings", "sent"}, {"readings", "accepted"}, {"readings", "rejected"},
 		{"readings", "lost"}, {"bills"}, {"integrity", "checkpoints_verified"}, {"integrity", "mismatches"}, {"elapsed_seconds"},
-		{"privacy", "worst_f1"}, {"privacy", "f1", "hart"}} {
+		{"privacy", "worst_f1"}, {"privacy", "f1", "hart"}, {"hems", "decisions"}, {"hems", "by_winner"}} {
 		var v any = doc
 		for _, k := range path {
 			m, ok := v.(map[string]any)
@@ -149,4 +154,95 @@ func TestHeadEndKilledMidStreamBillsEveryReadingOnce(t *testing.T) {
 			t.Fatalf("bill for %s: %d Wh over %d registers, want %d Wh over %d", b.Meter, b.EnergyWh, b.Registers, registers[b.Meter], intervals)
 		}
 	}
+}
+
+// A demand-response window for every home: the HEMS caps the evening import,
+// overruling privacy, and summary.json counts the decisions.
+func TestDemandResponseDecisionsInSummary(t *testing.T) {
+	out := t.TempDir()
+	dr, err := ParseDemandResponse("17:00-19:00=0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Run(context.Background(), Options{Homes: 3, Hours: 1, Seed: 2, Out: out, DemandResponse: []gateway.ImportCap{dr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Clean() {
+		t.Fatalf("summary %+v", sum)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		HEMS struct {
+			DemandResponse []string       `json:"demand_response"`
+			Decisions      int            `json:"decisions"`
+			ByWinner       map[string]int `json:"by_winner"`
+			ByLoser        map[string]int `json:"by_loser"`
+		} `json:"hems"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	h := doc.HEMS
+	won, lost := 0, 0
+	for _, n := range h.ByWinner {
+		won += n
+	}
+	for _, n := range h.ByLoser {
+		lost += n
+	}
+	if len(h.DemandResponse) != 1 || h.DemandResponse[0] != "17:00-19:00=0.1" || h.Decisions == 0 || won != h.Decisions ||
+		lost != h.Decisions || h.ByWinner["demand-response"] == 0 || h.ByLoser["privacy"] == 0 {
+		t.Fatalf("summary.json hems %+v", h)
+	}
+	var text bytes.Buffer
+	sum.WriteText(&text)
+	if !strings.Contains(text.String(), "demand response 17:00-19:00=0.1: ") || !strings.Contains(text.String(), "demand-response ") {
+		t.Fatalf("text summary:\n%s", text.String())
+	}
+	if _, err := Run(context.Background(), Options{Out: t.TempDir(), DemandResponse: []gateway.ImportCap{{From: "19:00", To: "19:00", MaxKW: 1}}}); !errors.Is(err, ErrDemandResponse) {
+		t.Fatalf("empty window: %v", err)
+	}
+}
+
+func TestParseDemandResponse(t *testing.T) {
+	good := map[string]gateway.ImportCap{
+		"17:00-19:00=1.5": {From: "17:00", To: "19:00", MaxKW: 1.5},
+		"22:00-06:00=0":   {From: "22:00", To: "06:00", MaxKW: 0},
+		"00:00-24:00=3":   {From: "00:00", To: "24:00", MaxKW: 3},
+	}
+	for in, want := range good {
+		got, err := ParseDemandResponse(in)
+		if err != nil || got != want || FormatDemandResponse(got) != in {
+			t.Errorf("%q: %+v %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "17:00-19:00", "17:00=1", "17:00-19:00=", "17:00-19:00=-1", "17:00-19:00=NaN",
+		"7:00-19:00=1", "17:00-25:00=1", "24:00-01:00=1", "18:00-18:00=1", "17:00-19:00=1kW"} {
+		if _, err := ParseDemandResponse(in); !errors.Is(err, ErrDemandResponse) {
+			t.Errorf("%q: %v, want ErrDemandResponse", in, err)
+		}
+	}
+}
+
+func FuzzParseDemandResponse(f *testing.F) {
+	for _, s := range []string{"17:00-19:00=1.5", "22:00-06:00=0", "a-b=c", "17:00-19:00=1e309", "=-", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseDemandResponse(s)
+		if err != nil {
+			if !errors.Is(err, ErrDemandResponse) {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		back, err := ParseDemandResponse(FormatDemandResponse(c))
+		if err != nil || back != c || c.MaxKW < 0 || math.IsInf(c.MaxKW, 0) {
+			t.Fatalf("%q: %+v does not round-trip: %+v %v", s, c, back, err)
+		}
+	})
 }

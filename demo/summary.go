@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/usapp/usapp/roles/headend"
@@ -36,6 +39,7 @@ type Summary struct {
 		LogSize             int64  `json:"log_size"`
 	} `json:"integrity"`
 	Privacy           *PrivacySummary   `json:"privacy"`
+	HEMS              *HEMSSummary      `json:"hems"`
 	HeadEnd           headend.Stats     `json:"headend"`
 	BusRefusals       map[string]uint64 `json:"bus_refusals"`
 	ElapsedSeconds    float64           `json:"elapsed_seconds"`
@@ -68,6 +72,7 @@ func (w *world) summarize(ctx context.Context, began, simStart time.Time) (*Summ
 	if s.Privacy, err = w.privacy(); err != nil {
 		return nil, fmt.Errorf("demo: privacy: %w", err)
 	}
+	s.HEMS = w.hemsSummary()
 	s.HeadEnd = w.he.Ingester().Stats()
 	s.Integrity.LogSize = s.HeadEnd.LogSize
 	s.BusRefusals = w.bus.Refusals()
@@ -77,6 +82,25 @@ func (w *world) summarize(ctx context.Context, began, simStart time.Time) (*Summ
 		s.ReadingsPerSecond = float64(s.Readings.Accepted) / s.SimulationSeconds
 	}
 	return s, nil
+}
+
+// counts lists "name n" pairs, most first, then by name.
+func counts(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	names := slices.Collect(maps.Keys(m))
+	slices.SortFunc(names, func(a, b string) int {
+		if m[a] != m[b] {
+			return m[b] - m[a]
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %d", n, m[n])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Clean reports whether the run lost, rejected or disputed nothing.
@@ -105,6 +129,14 @@ func (s *Summary) WriteText(w io.Writer) {
 	if p := s.Privacy; p != nil {
 		fmt.Fprintf(w, "  privacy    %s on %g kWh / %g kW: worst attacker F1 %.2f (%.2f unhidden), I(demand; metered) %.2f bits, extra energy %.1f %% (mean of %d homes)\n",
 			p.Algorithm, p.BatteryKWh, p.BatteryKW, p.WorstF1, p.UnhiddenWorstF1, p.MIBits, p.ExtraEnergyPct, p.Homes)
+	}
+	if h := s.HEMS; h != nil {
+		dr := "no demand-response window"
+		if len(h.DemandResponse) > 0 {
+			dr = "demand response " + strings.Join(h.DemandResponse, ", ")
+		}
+		fmt.Fprintf(w, "  hems       %s: %d arbitration decisions; won by %s; lost by %s\n",
+			dr, h.Decisions, counts(h.ByWinner), counts(h.ByLoser))
 	}
 	verdict := "clean run: nothing lost, rejected or disputed"
 	if !s.Clean() {

@@ -21,6 +21,8 @@ type demoCmd struct {
 	BatteryKWh float64 `name:"battery-kwh" help:"Capacity of each home's battery (kWh)." default:"2"`
 	BatteryKW  float64 `name:"battery-kw" help:"Charge and discharge power limit of each home's battery (kW)." default:"3"`
 
+	DemandResponse []string `name:"demand-response" sep:"none" placeholder:"FROM-TO=KW" help:"Cap every home's import during a daily window in the tariff's local time, e.g. 17:00-19:00=1.5 (repeatable); the HEMS arbitrates it against privacy and cost."`
+
 	CPUProfile string `name:"cpuprofile" help:"Write a CPU profile (go tool pprof) of the run to this file." type:"path"`
 }
 
@@ -29,6 +31,13 @@ func (d *demoCmd) Run(g *globals) error {
 	battery.CapacityKWh, battery.MaxChargeKW, battery.MaxDischargeKW = d.BatteryKWh, d.BatteryKW, d.BatteryKW
 	opts := demo.Options{Homes: d.Homes, Hours: d.Hours, Seed: d.Seed, Out: d.Out, Log: newLogger(g.logLevel),
 		Hiding: d.Hiding, Battery: &battery}
+	for _, s := range d.DemandResponse {
+		c, err := demo.ParseDemandResponse(s)
+		if err != nil {
+			return hinted(err, "--demand-response takes FROM-TO=KW with times HH:MM, e.g. 17:00-19:00=1.5")
+		}
+		opts.DemandResponse = append(opts.DemandResponse, c)
+	}
 	if !d.Quiet {
 		opts.Progress = os.Stderr
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usapp/usapp/internal/testnet"
 	"github.com/usapp/usapp/platform/store/pgtest"
 )
 
@@ -68,34 +68,6 @@ func usappBinary(t *testing.T) string {
 		t.Fatal(buildErr)
 	}
 	return binPath
-}
-
-// checkFor calls fn every interval until it returns nil, and fails the test
-// with fn's last error once timeout has passed.
-func checkFor(t *testing.T, timeout, interval time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(interval)
-	}
-}
-
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // lockedBuffer collects a child's stderr while the test reads it.
@@ -271,7 +243,7 @@ func testServeAcrossProcesses(t *testing.T, dsn string) {
 	t0 := time.Now()
 	dir := t.TempDir()
 	heDir, gwDir := filepath.Join(dir, "headend"), filepath.Join(dir, "gateway")
-	caAddr, busAddr, heHTTP, gwHTTP := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	caAddr, busAddr, heHTTP, gwHTTP := testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t)
 	rootFile, tokenFile := filepath.Join(dir, "ca-root.pem"), filepath.Join(dir, "gateway-tokens")
 
 	heConf := filepath.Join(dir, "headend.yaml")
@@ -318,7 +290,7 @@ gateway:
 	heURL, gwURL := "http://"+heHTTP, "http://"+gwHTTP
 	startHeadEnd := func(name string) *proc {
 		p := startUsapp(t, bin, name, "serve", "headend", "--config", heConf)
-		checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error {
 			if err := p.exited(); err != nil {
 				t.Fatal(err)
 			}
@@ -332,7 +304,7 @@ gateway:
 
 	var hs headEndStats
 	var gs gatewayStats
-	checkFor(t, 20*time.Second, 100*time.Millisecond, func() error {
+	testnet.Eventually(t, 20*time.Second, 100*time.Millisecond, func() error {
 		if err := gw.exited(); err != nil {
 			t.Fatal(err)
 		}
@@ -365,7 +337,7 @@ gateway:
 	// each Submit then waits out its publish timeout, so this takes seconds,
 	// and a reading whose publish timed out reaches the new head-end by
 	// retransmission from the spool.
-	checkFor(t, 15*time.Second, 50*time.Millisecond, func() error {
+	testnet.Eventually(t, 15*time.Second, 50*time.Millisecond, func() error {
 		if err := getJSON(gwURL+"/stats", &before); err != nil {
 			return err
 		}
@@ -379,7 +351,7 @@ gateway:
 	t.Logf("%v: head-end restarted", time.Since(t0).Round(time.Millisecond))
 	// Everything sent before and during the outage, and more since, must be
 	// acknowledged through the new head-end process.
-	checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
+	testnet.Eventually(t, 30*time.Second, 100*time.Millisecond, func() error {
 		if err := gw.exited(); err != nil {
 			t.Fatal(err)
 		}
@@ -406,7 +378,7 @@ gateway:
 		t.Fatalf("gateway's final stats %+v after %+v", final, gs)
 	}
 	var bills []bill
-	checkFor(t, 15*time.Second, 100*time.Millisecond, func() error {
+	testnet.Eventually(t, 15*time.Second, 100*time.Millisecond, func() error {
 		if err := getJSON(heURL+"/bills", &bills); err != nil {
 			return err
 		}

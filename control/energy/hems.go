@@ -59,9 +59,12 @@ type Plan struct {
 	Overrides      []Override
 }
 
-// Decision records one conflict and its outcome. Consecutive steps with the
-// same conflict and outcome are merged: the decision covers steps
-// [Step, Step+Steps).
+// Decision records one conflict and its outcome. A conflict that recurs at
+// the step its previous decision ended extends that decision, even when
+// other conflicts were recorded in between (two conflicts settled at every
+// step of a window would otherwise alternate into a decision per step): the
+// decision covers steps [Step, Step+Steps) and keeps the Reason of its first
+// step.
 type Decision struct {
 	Step     int
 	Steps    int
@@ -113,13 +116,13 @@ func (a Arbiter) Run(b Battery, r Run, privacy Algorithm, plan Plan) (*Result, [
 		}
 	}
 	cheap, dear := priceRange(r.Prices)
-	var log []Decision
+	log := decisionLog{open: map[string]int{}}
 	for s.t < s.n() {
 		ws := a.wishes(s, plan, hidden, cheap, dear)
 		pB := resolve(s, prio, ws, &log)
 		s.apply(pB)
 	}
-	return s.res, log, nil
+	return s.res, log.list, nil
 }
 
 func (a Arbiter) priorities() ([]Source, error) {
@@ -185,9 +188,14 @@ func (a Arbiter) wishes(s *sim, plan Plan, hidden *Result, cheap, dear float64) 
 	return ws
 }
 
+// wishSlackW is how far (W) a wish may lie outside what is left and still
+// count as met: the privacy wish is recomputed from a metered level, and
+// floating-point rounding must not turn an exact fit into a logged conflict.
+const wishSlackW = 1e-6
+
 // resolve narrows the physics interval by each wish in priority order and
 // returns the cell power closest to idle in what is left.
-func resolve(s *sim, prio []Source, ws []wish, log *[]Decision) float64 {
+func resolve(s *sim, prio []Source, ws []wish, log *decisionLog) float64 {
 	lo, hi := s.bounds(s.demand())
 	loBy := wish{src: SourceBattery, what: "limits"}
 	hiBy := loBy
@@ -197,18 +205,18 @@ func resolve(s *sim, prio []Source, ws []wish, log *[]Decision) float64 {
 				continue
 			}
 			switch {
-			case w.lo > hi:
-				record(log, s.t, w, hiBy, hi)
+			case w.lo > hi+wishSlackW:
+				log.record(s.t, w, hiBy, hi)
 				lo, loBy = hi, hiBy
-			case w.hi < lo:
-				record(log, s.t, w, loBy, lo)
+			case w.hi < lo-wishSlackW:
+				log.record(s.t, w, loBy, lo)
 				hi, hiBy = lo, loBy
 			default:
 				if w.lo > lo {
-					lo, loBy = w.lo, w
+					lo, loBy = math.Min(w.lo, hi), w
 				}
 				if w.hi < hi {
-					hi, hiBy = w.hi, w
+					hi, hiBy = math.Max(w.hi, lo), w
 				}
 			}
 		}
@@ -216,16 +224,23 @@ func resolve(s *sim, prio []Source, ws []wish, log *[]Decision) float64 {
 	return math.Max(lo, math.Min(hi, 0))
 }
 
-func record(log *[]Decision, t int, loser, winner wish, got float64) {
+// decisionLog is the arbiter's record; open maps each conflict to its latest
+// decision, which a recurrence at the step it ended extends.
+type decisionLog struct {
+	list []Decision
+	open map[string]int
+}
+
+func (l *decisionLog) record(t int, loser, winner wish, got float64) {
 	conflict := fmt.Sprintf("%s: %s vs %s: %s", loser.src, loser.what, winner.src, winner.what)
-	if n := len(*log); n > 0 {
-		last := &(*log)[n-1]
-		if last.Step+last.Steps == t && last.Conflict == conflict {
-			last.Steps++
+	if i, ok := l.open[conflict]; ok {
+		if d := &l.list[i]; d.Step+d.Steps == t {
+			d.Steps++
 			return
 		}
 	}
-	*log = append(*log, Decision{
+	l.open[conflict] = len(l.list)
+	l.list = append(l.list, Decision{
 		Step: t, Steps: 1, Conflict: conflict, Winner: winner.src, Loser: loser.src,
 		Reason: fmt.Sprintf("%s outranks %s; battery at %.0f W instead of [%.0f, %.0f] W", winner.src, loser.src, got, loser.lo, loser.hi),
 	})

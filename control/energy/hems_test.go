@@ -160,3 +160,63 @@ func TestArbiterRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// Two conflicts settled at every step of a window are two decisions, not
+// one per step: each recurrence extends its own decision even though the
+// other conflict was recorded in between.
+func TestArbiterMergesInterleavedConflicts(t *testing.T) {
+	b := energy.DefaultBattery()
+	r := flatRun(40, 1000)
+	r.Demand[0] = 200 // best-effort then holds 200 W: privacy wants the battery to serve 800 W
+	plan := energy.Plan{
+		DemandResponse: []energy.ImportCap{{From: 10, To: 20, MaxMeteredW: 300}},
+		Overrides:      []energy.Override{{Kind: energy.BatteryOff, From: 10, To: 20}},
+	}
+	_, log, err := energy.Arbiter{}.Run(b, r, energy.BestEffort{}, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byLoser := map[energy.Source]energy.Decision{}
+	for _, d := range log {
+		if d.Winner != energy.SourceOverride {
+			continue
+		}
+		if _, dup := byLoser[d.Loser]; dup {
+			t.Fatalf("%s lost to the override in more than one decision: %+v", d.Loser, log)
+		}
+		byLoser[d.Loser] = d
+	}
+	for _, loser := range []energy.Source{energy.SourceDemandResponse, energy.SourcePrivacy} {
+		if d, ok := byLoser[loser]; !ok || d.Step != 10 || d.Steps != 10 {
+			t.Errorf("%s vs the override: %+v, want one decision over steps 10-19; log %+v", loser, d, log)
+		}
+	}
+}
+
+// With nothing but privacy in play the arbiter must reproduce the hiding
+// algorithm exactly: the platform's HEMS runs through the arbiter, the
+// evaluation calls Hide, and both must report the same trace.
+func TestArbiterWithoutRivalsIsTheAlgorithm(t *testing.T) {
+	b := energy.DefaultBattery()
+	r := ukdaleRun(t, false)
+	r.ReturnSoC = true
+	for _, a := range energy.Algorithms() {
+		want, err := a.Hide(b, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, log, err := energy.Arbiter{}.Run(b, r, a, energy.Plan{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(log) != 0 {
+			t.Errorf("%s: %d decisions with no rival: %+v", a.Name(), len(log), log[0])
+		}
+		for i := range want.Metered {
+			if math.Abs(got.Metered[i]-want.Metered[i]) > 1e-6 {
+				t.Errorf("%s: step %d metered %.3f W through the arbiter, %.3f W from Hide", a.Name(), i, got.Metered[i], want.Metered[i])
+				break
+			}
+		}
+	}
+}

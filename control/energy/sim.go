@@ -83,7 +83,7 @@ type sim struct {
 	initKWh    float64
 	soc        float64 // kWh now, before step t
 	t          int     // next step to apply
-	sumDemand  float64 // demand seen so far, for the return funnel
+	sumDemand  float64 // demand of the steps before t, for the return funnel
 	chargeW    float64 // cell power limits in W
 	dischargeW float64
 }
@@ -191,8 +191,9 @@ func clampInterval(a, b, lo, hi float64) (float64, float64) {
 	return math.Max(a, lo), math.Min(b, hi)
 }
 
-// meanDemand is the mean demand up to and including the current step.
-func (s *sim) meanDemand() float64 { return s.sumDemand / float64(s.t+1) }
+// meanDemand is the mean demand up to and including the current step, the
+// same whether an algorithm asks before apply or apply asks for itself.
+func (s *sim) meanDemand() float64 { return (s.sumDemand + s.demand()) / float64(s.t+1) }
 
 // demand is p at the step about to be applied.
 func (s *sim) demand() float64 { return s.r.Demand[s.t] }
@@ -206,7 +207,6 @@ func (s *sim) track(target float64) float64 {
 // step and advances. It returns the metered power.
 func (s *sim) apply(pB float64) float64 {
 	p := s.demand()
-	s.sumDemand += p
 	lo, hi := s.bounds(p)
 	if math.IsNaN(pB) {
 		pB = 0
@@ -227,6 +227,7 @@ func (s *sim) apply(pB float64) float64 {
 	s.soc = math.Max(s.minKWh, math.Min(s.maxKWh, s.socAfter(pB)))
 	t := s.t
 	s.res.Metered[t], s.res.Battery[t], s.res.Loss[t], s.res.SoC[t] = m, pB, pL, s.soc
+	s.sumDemand += p
 	s.t++
 	return m
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/usapp/usapp/internal/testnet"
 	"github.com/usapp/usapp/platform/bus"
 	"github.com/usapp/usapp/platform/bus/bustest"
 )
@@ -38,25 +39,9 @@ func ctxFor(t testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
-// checkFor polls fn until it returns nil or the timeout passes.
-func checkFor(t testing.TB, timeout time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func refusedAtLeast(t testing.TB, s *bus.Server, reason string, n uint64) {
 	t.Helper()
-	checkFor(t, 5*time.Second, func() error {
+	testnet.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
 		if got := s.Refusals()[reason]; got < n {
 			return fmt.Errorf("refusals[%q] = %d, want >= %d (all: %v)", reason, got, n, s.Refusals())
 		}
@@ -362,7 +347,7 @@ func TestConnectionClosedAtCertificateExpiry(t *testing.T) {
 	if !c.NC.IsConnected() {
 		t.Fatal("not connected while the certificate is valid")
 	}
-	checkFor(t, 6*time.Second, func() error {
+	testnet.Eventually(t, 6*time.Second, 20*time.Millisecond, func() error {
 		if c.NC.IsConnected() {
 			return errors.New("still connected after the certificate expired")
 		}

@@ -1,0 +1,187 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/usapp/usapp/config"
+	"github.com/usapp/usapp/control/energy"
+	"github.com/usapp/usapp/internal/testnet"
+)
+
+func parseConfig(t *testing.T, text string) *config.Config {
+	t.Helper()
+	c, _, err := config.Parse([]byte(text), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// syncBuffer is a log sink two daemons write to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestGatewayServesHEMSDecisions runs a head-end and a gateway daemon in this
+// process, talking over the network as in production, with a demand-response
+// window in the gateway's configuration: GET /hems/decisions lists, per
+// meter, the conflicts the HEMS resolved, with RFC 3339 times, and the log
+// has a line for each.
+func TestGatewayServesHEMSDecisions(t *testing.T) {
+	dir := t.TempDir()
+	pass := filepath.Join(dir, "passphrase")
+	if err := os.WriteFile(pass, []byte("daemon-test-passphrase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	caAddr, busAddr, heHTTP, gwHTTP := testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t)
+	root, tokens := filepath.Join(dir, "root.pem"), filepath.Join(dir, "tokens")
+	heCfg := parseConfig(t, fmt.Sprintf(`role: headend
+data_dir: %q
+keystore: {passphrase_file: %q}
+ca: {listen: %q, root_file: %q, token_file: %q, gateway_tokens: 1}
+bus: {listen: %q}
+headend: {http: %q}
+`, filepath.Join(dir, "he"), pass, caAddr, root, tokens, busAddr, heHTTP))
+	gwCfg := parseConfig(t, fmt.Sprintf(`role: gateway
+data_dir: %q
+keystore: {passphrase_file: %q}
+ca: {url: "https://%s", root_file: %q, token_file: %q}
+bus: {url: "tls://%s"}
+gateway:
+  name: home-7
+  meters: 2
+  interval: 1h
+  headend_url: "http://%s"
+  http: %q
+  hems:
+    demand_response:
+      - {from: "17:00", to: "19:00", max_kw: 0.1}
+`, filepath.Join(dir, "gw"), pass, caAddr, root, tokens, busAddr, heHTTP, gwHTTP))
+
+	var logs syncBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	run := func(f func(context.Context, *config.Config, *slog.Logger) error, c *config.Config) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx, c, log); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	defer func() {
+		cancel()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("daemon: %v", err)
+		}
+	}()
+	run(RunHeadEnd, heCfg)
+	testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error { return getJSON("http://"+heHTTP+"/stats", &map[string]any{}) })
+	run(RunGateway, gwCfg)
+
+	var got []MeterDecisions
+	testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error { return getJSON("http://"+gwHTTP+"/hems/decisions", &got) })
+	if len(got) != 2 || got[0].Meter != "home-7-meter-1" || got[1].Meter != "home-7-meter-2" || got[0].LFDI == "" {
+		t.Fatalf("decisions for %+v, want the two meters", got)
+	}
+	// The raw JSON carries RFC 3339 times.
+	resp, err := http.Get("http://" + gwHTTP + "/hems/decisions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []struct {
+		Decisions []map[string]any `json:"decisions"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	drWon := 0
+	for i, d := range got[0].Decisions {
+		from, err1 := time.Parse(time.RFC3339, raw[0].Decisions[i]["from"].(string))
+		to, err2 := time.Parse(time.RFC3339, raw[0].Decisions[i]["to"].(string))
+		if err1 != nil || err2 != nil || !from.Equal(d.From) || !to.After(from) {
+			t.Fatalf("decision %d times %v, %v: %v %v", i, raw[0].Decisions[i]["from"], raw[0].Decisions[i]["to"], err1, err2)
+		}
+		if d.Winner == energy.SourceDemandResponse && d.Loser == energy.SourcePrivacy {
+			drWon++
+			if h := from.In(time.FixedZone("BST", 3600)).Hour(); h < 17 || h >= 19 {
+				t.Errorf("demand response won at %v, outside its 17:00-19:00 window", from)
+			}
+		}
+	}
+	if drWon == 0 {
+		t.Fatalf("no demand-response-over-privacy decision for meter 1: %+v", got[0].Decisions)
+	}
+	var c struct {
+		Controls []struct {
+			ID     string            `json:"id"`
+			Params map[string]string `json:"params"`
+		} `json:"controls"`
+	}
+	if err := getJSON("http://"+gwHTTP+"/controls", &c); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, a := range c.Controls {
+		found = found || a.ID == "C3.hems-arbitration" && a.Params["demand_response"] == "1"
+	}
+	if !found {
+		t.Errorf("controls %+v lack C3.hems-arbitration", c.Controls)
+	}
+	// Every decision of both meters is in the log at info.
+	lines := 0
+	for line := range strings.Lines(logs.String()) {
+		var l map[string]any
+		if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "hems decision" {
+			if l["level"] != "INFO" || l["home"] == nil || l["winner"] == nil || l["loser"] == nil || l["from"] == nil || l["reason"] == nil {
+				t.Errorf("log line %v", l)
+			}
+			lines++
+		}
+	}
+	if want := len(got[0].Decisions) + len(got[1].Decisions); lines != want {
+		t.Errorf("%d decision log lines, want %d", lines, want)
+	}
+}

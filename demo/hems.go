@@ -1,0 +1,81 @@
+package demo
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/usapp/usapp/roles/gateway"
+)
+
+// ErrDemandResponse reports a demand-response window the demo cannot read.
+var ErrDemandResponse = errors.New("demo: bad demand-response window")
+
+// ParseDemandResponse reads a daily demand-response window written
+// FROM-TO=KW, such as "17:00-19:00=1.5": cap every home's import at 1.5 kW
+// from 17:00 to 19:00 in the tariff's time zone (TO exclusive, "24:00"
+// allowed, a window ending before it starts wraps past midnight).
+func ParseDemandResponse(s string) (gateway.ImportCap, error) {
+	win, kw, ok := strings.Cut(s, "=")
+	from, to, ok2 := strings.Cut(win, "-")
+	if !ok || !ok2 {
+		return gateway.ImportCap{}, fmt.Errorf("%w: %q: want FROM-TO=KW, such as 17:00-19:00=1.5", ErrDemandResponse, s)
+	}
+	v, err := strconv.ParseFloat(kw, 64)
+	if err != nil {
+		return gateway.ImportCap{}, fmt.Errorf("%w: %q: the cap after = must be a number of kW", ErrDemandResponse, s)
+	}
+	c := gateway.ImportCap{From: from, To: to, MaxKW: v}
+	return c, checkCap(c)
+}
+
+// FormatDemandResponse writes c as ParseDemandResponse reads it.
+func FormatDemandResponse(c gateway.ImportCap) string {
+	return fmt.Sprintf("%s-%s=%g", c.From, c.To, c.MaxKW)
+}
+
+func checkCap(c gateway.ImportCap) error {
+	s := FormatDemandResponse(c)
+	f, err := gateway.ParseClock(c.From, false)
+	if err != nil {
+		return fmt.Errorf("%w: %q: start %q is not a time of day HH:MM from 00:00 to 23:59", ErrDemandResponse, s, c.From)
+	}
+	t, err := gateway.ParseClock(c.To, true)
+	if err != nil {
+		return fmt.Errorf("%w: %q: end %q is not a time of day HH:MM from 00:00 to 24:00", ErrDemandResponse, s, c.To)
+	}
+	if f == t {
+		return fmt.Errorf("%w: %q: the window is empty", ErrDemandResponse, s)
+	}
+	if math.IsNaN(c.MaxKW) || math.IsInf(c.MaxKW, 0) || c.MaxKW < 0 {
+		return fmt.Errorf("%w: %q: the cap must be 0 kW or more", ErrDemandResponse, s)
+	}
+	return nil
+}
+
+// HEMSSummary counts the conflicts the homes' HEMS resolved
+// (C3.hems-arbitration), by the source that won and the one that lost. A
+// decision spans consecutive steps of one home with the same conflict.
+type HEMSSummary struct {
+	DemandResponse []string       `json:"demand_response"` // the windows, FROM-TO=KW
+	Decisions      int            `json:"decisions"`
+	ByWinner       map[string]int `json:"by_winner"`
+	ByLoser        map[string]int `json:"by_loser"`
+}
+
+func (w *world) hemsSummary() *HEMSSummary {
+	s := &HEMSSummary{DemandResponse: []string{}, ByWinner: map[string]int{}, ByLoser: map[string]int{}}
+	for _, c := range w.o.DemandResponse {
+		s.DemandResponse = append(s.DemandResponse, FormatDemandResponse(c))
+	}
+	for _, h := range w.homes {
+		for _, d := range h.decisions {
+			s.Decisions++
+			s.ByWinner[string(d.Winner)]++
+			s.ByLoser[string(d.Loser)]++
+		}
+	}
+	return s
+}
