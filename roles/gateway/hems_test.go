@@ -19,16 +19,7 @@ import (
 )
 
 func TestHEMSMeteredIsTheHiddenLoad(t *testing.T) {
-	tr, err := household.UKDALE()
-	if err != nil {
-		t.Fatal(err)
-	}
-	alg, err := energy.Lookup("usapp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := HEMS{Algorithm: alg, Battery: energy.DefaultBattery(), Tariff: billing.DefaultTariff(), Seed: 1,
-		Log: slog.New(slog.DiscardHandler)}
+	tr, h := eveningHEMS(t, DayPlan{}, nil, nil)
 	m, res, _, err := h.Metered(tr)
 	if err != nil {
 		t.Fatal(err)
@@ -57,8 +48,9 @@ func TestHEMSMeteredIsTheHiddenLoad(t *testing.T) {
 	}
 }
 
-// eveningHEMS is home UK-DALE 2's HEMS with plan, logging JSON to buf.
-func eveningHEMS(t *testing.T, plan DayPlan, prio []energy.Source, buf *bytes.Buffer) (*household.Trace, HEMS) {
+// eveningHEMS is home UK-DALE 2's HEMS with plan, logging JSON to buf (nil:
+// discard).
+func eveningHEMS(t testing.TB, plan DayPlan, prio []energy.Source, buf *bytes.Buffer) (*household.Trace, HEMS) {
 	t.Helper()
 	tr, err := household.UKDALE()
 	if err != nil {
@@ -68,8 +60,12 @@ func eveningHEMS(t *testing.T, plan DayPlan, prio []energy.Source, buf *bytes.Bu
 	if err != nil {
 		t.Fatal(err)
 	}
+	log := slog.New(slog.DiscardHandler)
+	if buf != nil {
+		log = slog.New(slog.NewJSONHandler(buf, nil))
+	}
 	return tr, HEMS{Algorithm: alg, Battery: energy.DefaultBattery(), Tariff: billing.DefaultTariff(), Seed: 1,
-		Priorities: prio, Plan: plan, Home: "home-2-meter", Log: slog.New(slog.NewJSONHandler(buf, nil))}
+		Priorities: prio, Plan: plan, Home: "home-2-meter", Log: log}
 }
 
 var london = func() *time.Location {
@@ -357,17 +353,7 @@ func FuzzParseClock(f *testing.F) {
 }
 
 func BenchmarkHEMSMetered(b *testing.B) {
-	tr, err := household.UKDALE()
-	if err != nil {
-		b.Fatal(err)
-	}
-	alg, err := energy.Lookup("usapp")
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := HEMS{Algorithm: alg, Battery: energy.DefaultBattery(), Tariff: billing.DefaultTariff(), Seed: 1,
-		Plan: DayPlan{DemandResponse: []ImportCap{{From: "17:00", To: "19:00", MaxKW: 0.1}}},
-		Log:  slog.New(slog.DiscardHandler)}
+	tr, h := eveningHEMS(b, DayPlan{DemandResponse: []ImportCap{{From: "17:00", To: "19:00", MaxKW: 0.1}}}, nil, nil)
 	for b.Loop() {
 		if _, _, _, err := h.Metered(tr); err != nil {
 			b.Fatal(err)
