@@ -291,8 +291,9 @@ func (v *validation) priorities(path string, prio []energy.Source) {
 
 // window checks the from and to times of day of a daily window.
 func (v *validation) window(path, from, to string) {
-	f, okF := clock(from, false)
-	t, okT := clock(to, true)
+	f, errF := billing.ParseClock(from, false)
+	t, errT := billing.ParseClock(to, true)
+	okF, okT := errF == nil, errT == nil
 	if !okF {
 		v.add(path+".from", "want a time of day HH:MM from 00:00 to 23:59")
 	}
@@ -304,16 +305,3 @@ func (v *validation) window(path, from, to string) {
 	}
 }
 
-// clock reads "HH:MM" as minutes since midnight, as billing reads band times.
-func clock(s string, end bool) (int, bool) {
-	if len(s) != 5 || s[2] != ':' {
-		return 0, false
-	}
-	h, errH := strconv.Atoi(s[:2])
-	m, errM := strconv.Atoi(s[3:])
-	if errH != nil || errM != nil || s[0] == '+' || s[0] == '-' || s[3] == '+' || s[3] == '-' ||
-		h < 0 || m < 0 || m > 59 || h > 24 || h == 24 && (m != 0 || !end) {
-		return 0, false
-	}
-	return h*60 + m, true
-}
