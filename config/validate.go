@@ -304,4 +304,3 @@ func (v *validation) window(path, from, to string) {
 		v.add(path+".to", "equals from; a window must not be empty (one ending before it starts wraps past midnight)")
 	}
 }
-
