@@ -52,6 +52,7 @@ import (
 
 	"github.com/usapp/usapp/billing"
 	"github.com/usapp/usapp/control/energy"
+	"github.com/usapp/usapp/roles/gateway"
 )
 
 // MaxSize is the largest configuration file accepted.
@@ -176,6 +177,29 @@ const (
 	OverrideChargeBy   = "charge-by"
 	OverrideBatteryOff = "battery-off"
 )
+
+// Plan is the day plan as the gateway's HEMS runs it.
+func (h HEMS) Plan() gateway.DayPlan {
+	var p gateway.DayPlan
+	for _, c := range h.DemandResponse {
+		p.DemandResponse = append(p.DemandResponse, c.gateway())
+	}
+	for _, c := range h.Emergencies {
+		p.Emergencies = append(p.Emergencies, c.gateway())
+	}
+	for _, o := range h.Overrides {
+		p.Overrides = append(p.Overrides, o.gateway())
+	}
+	return p
+}
+
+func (c ImportCap) gateway() gateway.ImportCap {
+	return gateway.ImportCap{From: c.From, To: c.To, MaxKW: c.MaxKW}
+}
+
+func (o Override) gateway() gateway.Override {
+	return gateway.Override{Kind: o.EnergyKind(), From: o.From, To: o.To, TargetSoC: o.TargetSoC}
+}
 
 // EnergyKind is the kind as control/energy knows it, 0 if unknown.
 func (o Override) EnergyKind() energy.OverrideKind {

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/usapp/usapp/billing"
 	"github.com/usapp/usapp/control/energy"
+	"github.com/usapp/usapp/roles/gateway"
 )
 
 // Roles that `usapp serve` runs; an empty role means the all-in-one demo.
@@ -196,27 +196,13 @@ var batteryKeys = map[string]string{"CapacityKWh": "capacity_kwh", "MaxChargeKW"
 
 // battery reports each impossible battery parameter at its own key.
 func (v *validation) battery(path string, b Battery) {
-	err := b.Energy().Validate()
-	if err == nil {
-		return
-	}
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	seen := map[string]bool{}
-	for _, e := range errs {
+	v.fieldErrors(path, b.Energy().Validate(), func(e error) (string, string, bool) {
 		var fe *energy.FieldError
-		key := path
 		if errors.As(e, &fe) && batteryKeys[fe.Field] != "" {
-			key = path + "." + batteryKeys[fe.Field]
-			e = fe.Err
+			return batteryKeys[fe.Field], fe.Err.Error(), true
 		}
-		if !seen[key] {
-			seen[key] = true
-			v.add(key, "%v", e)
-		}
-	}
+		return "", "", false
+	})
 }
 
 // hems checks the arbitration section: every source ranked exactly once,
@@ -229,19 +215,16 @@ func (v *validation) hems(path string, h HEMS, b energy.Battery) {
 	}{{"demand_response", h.DemandResponse}, {"emergencies", h.Emergencies}} {
 		for i, c := range g.caps {
 			p := fmt.Sprintf("%s.%s[%d]", path, g.key, i)
-			v.window(p, c.From, c.To)
-			switch {
-			case v.c.lines != nil && !v.c.present(p+".max_kw"):
+			if v.c.lines != nil && !v.c.present(p+".max_kw") {
 				v.add(p+".max_kw", "required (0 means no import at all)")
-			case math.IsNaN(c.MaxKW) || math.IsInf(c.MaxKW, 0) || c.MaxKW < 0:
-				v.add(p+".max_kw", "must be a number of kW, 0 or more")
 			}
+			v.planEntry(p, c.gateway().Check())
 		}
 	}
 	for i, o := range h.Overrides {
 		p := fmt.Sprintf("%s.overrides[%d]", path, i)
 		v.oneOf(p+".kind", o.Kind, []string{OverrideChargeBy, OverrideBatteryOff})
-		v.window(p, o.From, o.To)
+		v.planEntry(p, o.gateway().Check())
 		switch o.Kind {
 		case OverrideChargeBy:
 			if v.c.lines != nil && !v.c.present(p+".target_soc") {
@@ -289,18 +272,37 @@ func (v *validation) priorities(path string, prio []energy.Source) {
 	}
 }
 
-// window checks the from and to times of day of a daily window.
-func (v *validation) window(path, from, to string) {
-	f, errF := billing.ParseClock(from, false)
-	t, errT := billing.ParseClock(to, true)
-	okF, okT := errF == nil, errT == nil
-	if !okF {
-		v.add(path+".from", "want a time of day HH:MM from 00:00 to 23:59")
+// planEntry reports each of the gateway's problems with a day-plan entry at
+// its key.
+func (v *validation) planEntry(path string, err error) {
+	v.fieldErrors(path, err, func(e error) (string, string, bool) {
+		var fe *gateway.FieldError
+		if errors.As(e, &fe) {
+			return fe.Field, fe.Problem, true
+		}
+		return "", "", false
+	})
+}
+
+// fieldErrors reports each error joined in err once per key: at
+// path.<field> when field names one (with its own message), else at path.
+func (v *validation) fieldErrors(path string, err error, field func(error) (key, msg string, ok bool)) {
+	if err == nil {
+		return
 	}
-	if !okT {
-		v.add(path+".to", "want a time of day HH:MM from 00:00 to 24:00")
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
 	}
-	if okF && okT && f == t {
-		v.add(path+".to", "equals from; a window must not be empty (one ending before it starts wraps past midnight)")
+	seen := map[string]bool{}
+	for _, e := range errs {
+		key, msg := path, e.Error()
+		if k, m, ok := field(e); ok {
+			key, msg = path+"."+k, m
+		}
+		if !seen[key] {
+			seen[key] = true
+			v.add(key, "%s", msg)
+		}
 	}
 }

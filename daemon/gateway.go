@@ -363,17 +363,7 @@ func hemsFor(cfg *config.Config, i int) gateway.HEMS {
 	if cfg.Gateway.Hiding != "none" {
 		h.Algorithm, _ = energy.Lookup(cfg.Gateway.Hiding) // validated with the configuration
 	}
-	caps := func(cs []config.ImportCap) []gateway.ImportCap {
-		out := make([]gateway.ImportCap, len(cs))
-		for i, c := range cs {
-			out[i] = gateway.ImportCap{From: c.From, To: c.To, MaxKW: c.MaxKW}
-		}
-		return out
-	}
-	h.Plan.DemandResponse, h.Plan.Emergencies = caps(c.DemandResponse), caps(c.Emergencies)
-	for _, o := range c.Overrides {
-		h.Plan.Overrides = append(h.Plan.Overrides, gateway.Override{Kind: o.EnergyKind(), From: o.From, To: o.To, TargetSoC: o.TargetSoC})
-	}
+	h.Plan = c.Plan()
 	return h
 }
 

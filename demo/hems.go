@@ -3,7 +3,6 @@ package demo
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -37,20 +36,9 @@ func FormatDemandResponse(c gateway.ImportCap) string {
 }
 
 func checkCap(c gateway.ImportCap) error {
-	s := FormatDemandResponse(c)
-	f, err := gateway.ParseClock(c.From, false)
-	if err != nil {
-		return fmt.Errorf("%w: %q: start %q is not a time of day HH:MM from 00:00 to 23:59", ErrDemandResponse, s, c.From)
-	}
-	t, err := gateway.ParseClock(c.To, true)
-	if err != nil {
-		return fmt.Errorf("%w: %q: end %q is not a time of day HH:MM from 00:00 to 24:00", ErrDemandResponse, s, c.To)
-	}
-	if f == t {
-		return fmt.Errorf("%w: %q: the window is empty", ErrDemandResponse, s)
-	}
-	if math.IsNaN(c.MaxKW) || math.IsInf(c.MaxKW, 0) || c.MaxKW < 0 {
-		return fmt.Errorf("%w: %q: the cap must be 0 kW or more", ErrDemandResponse, s)
+	if err := c.Check(); err != nil {
+		// One line for the command line: the joined problems, separated.
+		return fmt.Errorf("%w: %q: %s", ErrDemandResponse, FormatDemandResponse(c), strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -172,16 +173,9 @@ func (p DayPlan) steps(start time.Time, step time.Duration, n int, loc *time.Loc
 // kept from step 0: a cap or an override in force when the trace begins
 // applies to it.
 func windows(from, to string, start time.Time, step time.Duration, n int, loc *time.Location) ([][2]int, error) {
-	f, err := ParseClock(from, false)
-	if err != nil {
-		return nil, fmt.Errorf("from: %w", err)
-	}
-	t, err := ParseClock(to, true)
-	if err != nil {
-		return nil, fmt.Errorf("to: %w", err)
-	}
-	if f == t {
-		return nil, errEmptyWindow
+	f, t, errs := dailyWindow(from, to)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if t < f {
 		t += 24 * time.Hour
@@ -203,10 +197,53 @@ func windows(from, to string, start time.Time, step time.Duration, n int, loc *t
 	return out, nil
 }
 
-var (
-	errEmptyWindow = errors.New("from equals to")
-	errClock       = fmt.Errorf("%w: want HH:MM from 00:00 to 24:00", ErrPlan)
-)
+// FieldError is a problem with one field of a day-plan entry, named as a
+// configuration file spells it: "from", "to" or "max_kw". It wraps ErrPlan.
+type FieldError struct {
+	Field   string
+	Problem string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Problem }
+func (e *FieldError) Unwrap() error { return ErrPlan }
+
+func planField(field, problem string) error { return &FieldError{Field: field, Problem: problem} }
+
+var errClock = fmt.Errorf("%w: want HH:MM from 00:00 to 24:00", ErrPlan)
+
+// dailyWindow reads a window's times of day and checks that it is not empty;
+// every problem is a *FieldError.
+func dailyWindow(from, to string) (f, t time.Duration, errs []error) {
+	f, errF := ParseClock(from, false)
+	t, errT := ParseClock(to, true)
+	if errF != nil {
+		errs = append(errs, planField("from", "want a time of day HH:MM from 00:00 to 23:59"))
+	}
+	if errT != nil {
+		errs = append(errs, planField("to", "want a time of day HH:MM from 00:00 to 24:00"))
+	}
+	if errF == nil && errT == nil && f == t {
+		errs = append(errs, planField("to", "equals from; a window must not be empty (one ending before it starts wraps past midnight)"))
+	}
+	return f, t, errs
+}
+
+// Check reports every problem with the cap, each a *FieldError: the window
+// and a cap that must be a finite number of kW, 0 or more (0: no import).
+func (c ImportCap) Check() error {
+	_, _, errs := dailyWindow(c.From, c.To)
+	if math.IsNaN(c.MaxKW) || math.IsInf(c.MaxKW, 0) || c.MaxKW < 0 {
+		errs = append(errs, planField("max_kw", "must be a number of kW, 0 or more"))
+	}
+	return errors.Join(errs...)
+}
+
+// Check reports every problem with the override's window, each a
+// *FieldError; its target is checked against the battery when it runs.
+func (o Override) Check() error {
+	_, _, errs := dailyWindow(o.From, o.To)
+	return errors.Join(errs...)
+}
 
 // wallClock is the instant at time of day tod (up to 48 h) on the local day
 // that begins at midnight: counted on the clock face, so 17:00 is 17:00 on a

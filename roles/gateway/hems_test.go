@@ -362,3 +362,28 @@ func BenchmarkHEMSMetered(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/home-day")
 	b.ReportMetric(float64(b.N*len(tr.Mains))/b.Elapsed().Seconds(), "steps/s")
 }
+
+// The day-plan rules live here; config and the demo report these fields.
+func TestImportCapCheckNamesEachField(t *testing.T) {
+	err := ImportCap{From: "25:00", To: "24:01", MaxKW: math.NaN()}.Check()
+	var fields []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var fe *FieldError
+		if !errors.As(e, &fe) || !errors.Is(e, ErrPlan) {
+			t.Fatalf("%v is not a *FieldError wrapping ErrPlan", e)
+		}
+		fields = append(fields, fe.Field)
+	}
+	if want := []string{"from", "to", "max_kw"}; !slices.Equal(fields, want) {
+		t.Errorf("fields %v, want %v", fields, want)
+	}
+	if err := (ImportCap{From: "10:00", To: "10:00", MaxKW: 1}).Check(); err == nil || !strings.Contains(err.Error(), "to: equals from") {
+		t.Errorf("empty window: %v", err)
+	}
+	if err := (ImportCap{From: "22:00", To: "06:00", MaxKW: 0}).Check(); err != nil {
+		t.Errorf("a window past midnight with a zero cap is valid: %v", err)
+	}
+	if err := (Override{Kind: energy.BatteryOff, From: "7:00", To: "08:00"}).Check(); !errors.Is(err, ErrPlan) {
+		t.Errorf("override with a bad start: %v", err)
+	}
+}
