@@ -224,10 +224,6 @@ func writeSweep(w io.Writer, rows []eval.Row) {
 	tw.Flush()
 }
 
-// reportTarget is the shaded region of the trade-off figure: the C3 design
-// targets of issue 3 (at most 0.5 bits for at most 3 % extra energy).
-var reportTarget = plot.Target{MIBits: 0.5, ExtraEnergyPct: 3}
-
 func writePlots(w io.Writer, dir string, tr *household.Trace, rep *eval.Report, sweep []eval.Row, ref []eval.ReferencePoint) error {
 	paths, err := plot.Loads(dir, tr, rep.Runs)
 	if err != nil {
@@ -237,7 +233,7 @@ func writePlots(w io.Writer, dir string, tr *household.Trace, rep *eval.Report, 
 	if err != nil {
 		return err
 	}
-	t, err := plot.TradeOff(dir, rep.Rows, ref, reportTarget)
+	t, err := plot.TradeOff(dir, rep.Rows, ref, eval.DesignTarget)
 	if err != nil {
 		return err
 	}

@@ -129,7 +129,7 @@ func TestTradeOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	p, err := TradeOff(dir, rows, ref, Target{MIBits: 0.5, ExtraEnergyPct: 3})
+	p, err := TradeOff(dir, rows, ref, eval.DesignTarget)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestTradeOff(t *testing.T) {
 	if sz := img.Bounds().Size(); sz.X != 8*96 || sz.Y != 6*96 {
 		t.Errorf("%v pixels, want 768x576", sz)
 	}
-	bare, err := TradeOff(t.TempDir(), rows, ref, Target{})
+	bare, err := TradeOff(t.TempDir(), rows, ref, eval.Target{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestTradeOff(t *testing.T) {
 	if shaded, plain := inked(img, 200, 235, 200), inked(decode(t, bare), 200, 235, 200); shaded-plain < 20000 {
 		t.Errorf("target region not shaded: %d target-coloured pixels with it, %d without", shaded, plain)
 	}
-	if _, err := TradeOff(dir, nil, nil, Target{}); !errors.Is(err, ErrNoData) {
+	if _, err := TradeOff(dir, nil, nil, eval.Target{}); !errors.Is(err, ErrNoData) {
 		t.Errorf("nothing to draw: %v, want ErrNoData", err)
 	}
 }

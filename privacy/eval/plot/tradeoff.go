@@ -17,14 +17,6 @@ import (
 	"github.com/usapp/usapp/privacy/eval"
 )
 
-// Target is a region of the trade-off figure to shade: at most MIBits of
-// mutual information for at most ExtraEnergyPct of extra energy. The zero
-// Target draws no region.
-type Target struct {
-	MIBits         float64
-	ExtraEnergyPct float64
-}
-
 var targetColor = color.RGBA{R: 200, G: 235, B: 200, A: 255}
 
 // TradeOff writes tradeoff.png into dir and returns its path: mutual
@@ -33,8 +25,8 @@ var targetColor = color.RGBA{R: 200, G: 235, B: 200, A: 255}
 // no-hiding corner) and the non-causal reference of eval.Reference as a
 // dashed curve labelled with its hold counts. A point below and left of the
 // curve would beat a clairvoyant flat-level hider; the shaded region is
-// target.
-func TradeOff(dir string, rows []eval.Row, ref []eval.ReferencePoint, target Target) (string, error) {
+// target's MI and extra energy (none for the zero Target).
+func TradeOff(dir string, rows []eval.Row, ref []eval.ReferencePoint, target eval.Target) (string, error) {
 	if len(rows) == 0 && len(ref) == 0 {
 		return "", ErrNoData
 	}
