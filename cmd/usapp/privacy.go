@@ -34,6 +34,7 @@ type privacyEvalCmd struct {
 	JSON       string  `name:"json" help:"Write the rows as a JSON array to this file." type:"path" placeholder:"FILE"`
 	Plot       string  `help:"Write PNG figures to this directory (implies --sweep and --reference)." type:"path" placeholder:"DIR"`
 	Reference  bool    `help:"Also print the non-causal reference trade-off: the mutual information and extra energy of the best 1-24 flat holds per day."`
+	Floor      bool    `help:"Also bound each algorithm from below: the least mutual information any hider (foresight, any capacity) could reach at that algorithm's metered range and extra energy; about 2 s per algorithm (mi_floor_bits in --json)."`
 	Sweep      bool    `help:"Also evaluate battery capacities 0.25-5 kWh at the same power (rows added to --json)."`
 	Threshold  float64 `name:"event-threshold" help:"Smallest appliance step (W) that counts as a true event; 0 is the attackers' noise floor (40 W)." default:"0"`
 	MIBins     int     `name:"mi-bins" help:"Bins per series for mutual information." default:"32"`
@@ -69,6 +70,13 @@ func (c *privacyEvalCmd) run(stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "evaluated none + %d algorithm(s) x %d attacker(s) in %v\n", len(algos), len(attackers), time.Since(t0).Round(time.Millisecond))
 	writeTable(stdout, rep.Rows, billing.DefaultTariff().Currency)
+	if c.Floor {
+		progress := func(alg string) { fmt.Fprintf(stderr, "MI floor: %s...\n", alg) }
+		if err := eval.AddFloors(tr, rep, b, opts.MIBins, progress); err != nil {
+			return hinted(err, "the floor needs a trace of at most "+fmt.Sprint(eval.MaxFloorSamples)+" samples; drop --floor, or cut the file")
+		}
+		writeFloors(stdout, rep.Rows)
+	}
 	rows := rep.Rows
 	var ref []eval.ReferencePoint
 	if c.Reference || c.Plot != "" {
@@ -248,6 +256,23 @@ func writeReference(w io.Writer, ref []eval.ReferencePoint) {
 	fmt.Fprintln(tw, "holds\tMI bits\textra energy %\t")
 	for _, r := range ref {
 		fmt.Fprintf(tw, "%d\t%.3f\t%.2f\t\n", r.Holds, r.MIBits, r.ExtraEnergyPct)
+	}
+	tw.Flush()
+}
+
+// writeFloors prints each algorithm's MI next to its floor, once per
+// algorithm.
+func writeFloors(w io.Writer, rows []eval.Row) {
+	fmt.Fprintln(w, "\nMI floor: the least any hider could leak at the same metered range and extra energy (foresight, any capacity):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "algorithm\tMI bits\tfloor bits\textra energy %\t")
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if seen[r.Algorithm] || r.MIFloorBits == nil {
+			continue
+		}
+		seen[r.Algorithm] = true
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.2f\t\n", r.Algorithm, r.MIBits, *r.MIFloorBits, r.ExtraEnergyPct)
 	}
 	tw.Flush()
 }

@@ -242,3 +242,34 @@ func names(algos []energy.Algorithm) []string {
 	}
 	return out
 }
+
+func TestPrivacyEvalFloor(t *testing.T) {
+	js := filepath.Join(t.TempDir(), "rows.json")
+	out, _, err := privacyEval(t, "--data", "ukdale", "--algo", "nill", "--attacker", "hart", "--floor", "--json", js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "MI floor") {
+		t.Errorf("no floor table:\n%s", out)
+	}
+	rows := readRows(t, js)
+	if len(rows) != 2 {
+		t.Fatalf("%d rows, want none and nill", len(rows))
+	}
+	for _, r := range rows {
+		floor, ok := r["mi_floor_bits"].(float64)
+		mi := r["mi_bits"].(float64)
+		// A floor is below what the run itself leaked; with no battery
+		// there is nothing to spend, so it is the whole MI.
+		if !ok || floor > mi+1e-9 || (r["algorithm"] == "none" && floor < 0.9*mi) {
+			t.Errorf("%v: mi_floor_bits %v against mi_bits %v", r["algorithm"], r["mi_floor_bits"], mi)
+		}
+	}
+	// Without --floor the key is absent, not a misleading 0.
+	if _, _, err := privacyEval(t, "--data", "ukdale", "--algo", "nill", "--attacker", "hart", "--json", js); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := readRows(t, js)[1]["mi_floor_bits"]; ok {
+		t.Error("mi_floor_bits written without --floor")
+	}
+}

@@ -106,6 +106,8 @@ type Row struct {
 	LossesKWh      float64 `json:"losses_kwh"` // energy the battery's conversions lost
 	PeakKW         float64 `json:"peak_kw"`
 	Cost           float64 `json:"cost"`
+	// MIFloorBits is [FloorOf] the row's run, set by [AddFloors] only.
+	MIFloorBits *float64 `json:"mi_floor_bits,omitempty"`
 }
 
 // Options tunes an evaluation. The zero value is the documented default.

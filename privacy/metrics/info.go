@@ -23,7 +23,7 @@ func MutualInformation(x, y []float64, bins int) float64 {
 	if n == 0 {
 		return 0
 	}
-	bx, by := binIndex(x, bins), binIndex(y, bins)
+	bx, by := Bins(x, bins), Bins(y, bins)
 	joint := make([]int, bins*bins)
 	px, py := make([]int, bins), make([]int, bins)
 	for i := range n {
@@ -56,7 +56,7 @@ func Entropy(x []float64, bins int) float64 {
 		return 0
 	}
 	counts := make([]int, bins)
-	for _, b := range binIndex(x, bins) {
+	for _, b := range Bins(x, bins) {
 		counts[b]++
 	}
 	var h float64
@@ -69,10 +69,11 @@ func Entropy(x []float64, bins int) float64 {
 	return h
 }
 
-// binIndex maps each value to its equal-width bin over the series' range.
-// Non-finite values (which a trace should never hold) go to bin 0 rather than
-// indexing out of range.
-func binIndex(x []float64, bins int) []int {
+// Bins maps each value of x to its bin in [0, bins) as [MutualInformation]
+// bins it: equal-width bins over the series' own range, the maximum in the
+// last bin; a constant series is all bin 0. Non-finite values (which a trace
+// should never hold) go to bin 0 rather than indexing out of range.
+func Bins(x []float64, bins int) []int {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, v := range x {
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {

@@ -1,0 +1,389 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/optimize"
+
+	"github.com/usapp/usapp/control/energy"
+
+	"github.com/usapp/usapp/privacy/metrics"
+	"github.com/usapp/usapp/sim/household"
+)
+
+// Budget is what a hider may spend to hide a day: the energy side of
+// [MIFloor].
+type Budget struct {
+	// Efficiency is the battery's round-trip efficiency η in (0, 1].
+	Efficiency float64
+	// ExtraEnergyPct bounds 100·(Σq − Σp)/Σp, the row's extra_energy_pct.
+	ExtraEnergyPct float64
+	// DrawdownPct is how far below its starting charge the battery may end,
+	// in percent of the day's demand energy; 0 means returned (or above).
+	DrawdownPct float64
+	// PowerW bounds |q − p| at every step (the battery's power); 0 means
+	// unlimited.
+	PowerW float64
+}
+
+// MaxFloorSamples bounds [MIFloor] as MaxReferenceSamples bounds the
+// reference: about 4 s at this length.
+const MaxFloorSamples = MaxReferenceSamples
+
+// FloorIterations bounds the optimiser in [MIFloor] per smoothing stage.
+// The floor is a proof at every iteration; more iterations only tighten it.
+const FloorIterations = 300
+
+// floorTemperatures are the smoothing stages of the dual, in bits: coarse
+// first, for a well-conditioned start, then close to the exact minimum.
+var floorTemperatures = []float64{0.1, 0.02}
+
+// MIFloor is a lower bound on the mutual information I(p; q) that any
+// metered trace q can reach on the demand p while keeping its range exactly
+// [lo, hi], never exporting (q ≥ 0) and staying within the budget b, with
+// I binned as [metrics.MutualInformation] bins it. No hider, causal or not,
+// of any capacity, can leak less at that range and cost: it answers "how far
+// is this algorithm from the best possible?" where [Reference] only answers
+// it for flat holds.
+//
+// # How it is proved
+//
+// The binned MI sees only which of the bins equal-width bins of [lo, hi]
+// each sample lands in (its label j); the energy depends on where in the bin
+// q lies. Relax the hider: let each sample draw its label at random,
+// forget the order of the samples (a battery of unlimited capacity that
+// knows the whole day) and let q be chosen freely inside the label's bin.
+// The least MI of that relaxation is a convex problem (a rate–distortion
+// problem with per-sample distortion; Cover and Thomas, "Elements of
+// Information Theory", ch. 10), and weak duality gives, for any multiplier
+// λ ≥ 0 on the energy budget, ν ≥ 0 on the battery balance and any label
+// potentials u(x, j) with Σ_x P(x)·2^u(x,j) ≤ 1 for every label j (x the
+// demand bin, P its frequency):
+//
+//	I(p; q) ≥ (1/N) Σ_t min_j [N·κ_tj + u(x_t, j)] − λ·e·S − ν·δ·S
+//
+// where S = Σp, e and δ are the budget's extra energy and drawdown as
+// fractions, and κ_tj is the least of λ(c − d) + ν(d − η·c) over the q the
+// sample may take in label j's bin, with c = (q − p)⁺ charged and
+// d = (p − q)⁺ discharged (the extra energy is C − D and a returned battery
+// needs D ≤ η·C). MIFloor maximises that bound over (u, λ, ν) with L-BFGS
+// on a smoothed version (a soft minimum is below the minimum, so every
+// iterate is a proof too) and returns the best value found, clamped at 0.
+// The optimiser only decides how tight the floor is, never whether it holds;
+// TestMIFloorHoldsForAnyTrace checks it against random traces.
+//
+// # What it does not say
+//
+// The floor is for one range: a wider range means wider bins, inside which q
+// may follow p unseen, so the floor usually falls as the range grows (a
+// single passed-through spike widens it). It is not the floor over all
+// ranges. A floor above log₂(bins), which no MI can exceed, proves that no
+// trace with that range meets the budget at all; +Inf says so outright (some
+// sample cannot reach any bin within the battery's power). The optimiser
+// need not find that proof for every unreachable budget.
+//
+// Where the floor sits far below a hider's MI at the same cost, the floor's
+// relaxed hider gets there by letting q follow p inside a bin, which binned
+// MI cannot see (and an event attacker partly can): a floor near 0 says the
+// MI figure alone cannot rule a budget out, not that a real hider leaks
+// nothing.
+//
+// It costs O(iterations·N·bins) time: 1.6 s for the 720-sample UK-DALE day
+// (go test ./privacy/eval -run xxx -bench 'MIFloor$'); traces longer than
+// MaxFloorSamples are refused.
+func MIFloor(demand []float64, lo, hi float64, b Budget, bins int) (float64, error) {
+	if len(demand) > MaxFloorSamples {
+		return 0, fmt.Errorf("%w: the MI floor takes at most %d samples, the demand has %d", ErrOptions, MaxFloorSamples, len(demand))
+	}
+	f, err := newFloorProblem(demand, lo, hi, b, bins)
+	if err != nil {
+		return 0, err
+	}
+	if f.infeasible() {
+		return math.Inf(1), nil
+	}
+	x := f.start()
+	best := f.bound(x, 0, nil)
+	for _, tau := range floorTemperatures {
+		prob := optimize.Problem{
+			Func: func(x []float64) float64 { return -f.bound(x, tau, nil) },
+			Grad: func(g, x []float64) {
+				f.bound(x, tau, g)
+				for i := range g {
+					g[i] = -g[i]
+				}
+			},
+		}
+		// The optimiser's status (iteration limit, line-search trouble) does
+		// not matter: whatever point it reached is evaluated exactly below.
+		res, _ := optimize.Minimize(prob, x, &optimize.Settings{MajorIterations: FloorIterations}, &optimize.LBFGS{})
+		if res != nil && allFinite(res.X) {
+			x = res.X
+		}
+		best = math.Max(best, f.bound(x, 0, nil))
+	}
+	return math.Max(best, 0), nil
+}
+
+// floorProblem holds one MIFloor instance: the demand, its bins, and for
+// every (sample, label) the interval of q the sample may take there.
+type floorProblem struct {
+	p      []float64
+	bins   int
+	xbin   []int     // demand bin of each sample
+	freq   []float64 // P(x), the frequency of demand bin x
+	qlo    []float64 // per (t, j): lowest q in label j's bin the sample can reach
+	qhi    []float64 // per (t, j): highest; qlo > qhi means unreachable
+	eta    float64
+	extra  float64 // e·S, W·samples
+	drawdn float64 // δ·S
+	energy float64 // S
+}
+
+func newFloorProblem(demand []float64, lo, hi float64, b Budget, bins int) (*floorProblem, error) {
+	switch {
+	case len(demand) == 0:
+		return nil, fmt.Errorf("%w: MI floor of an empty demand", ErrOptions)
+	case bins < 2:
+		return nil, fmt.Errorf("%w: at least two mutual-information bins", ErrOptions)
+	case !finitePositiveOrZero(lo) || !finitePositiveOrZero(hi) || hi < lo:
+		return nil, fmt.Errorf("%w: metered range [%g, %g] W must satisfy 0 ≤ lo ≤ hi", ErrOptions, lo, hi)
+	case !(b.Efficiency > 0 && b.Efficiency <= 1):
+		return nil, fmt.Errorf("%w: round-trip efficiency must lie in (0, 1]", ErrOptions)
+	case math.IsNaN(b.ExtraEnergyPct) || math.IsInf(b.ExtraEnergyPct, 0):
+		return nil, fmt.Errorf("%w: extra energy budget must be finite", ErrOptions)
+	case !finitePositiveOrZero(b.DrawdownPct) || !finitePositiveOrZero(b.PowerW):
+		return nil, fmt.Errorf("%w: drawdown and power must be finite and not negative", ErrOptions)
+	}
+	f := &floorProblem{p: demand, bins: bins, xbin: metrics.Bins(demand, bins), freq: make([]float64, bins), eta: b.Efficiency}
+	for i, w := range demand {
+		if !finitePositiveOrZero(w) {
+			return nil, fmt.Errorf("%w: demand sample %d is %g W", ErrOptions, i, w)
+		}
+		f.energy += w
+		f.freq[f.xbin[i]] += 1 / float64(len(demand))
+	}
+	if f.energy == 0 {
+		return nil, fmt.Errorf("%w: MI floor of a demand with no energy", ErrOptions)
+	}
+	f.extra, f.drawdn = b.ExtraEnergyPct/100*f.energy, b.DrawdownPct/100*f.energy
+	power := b.PowerW
+	if power == 0 {
+		power = math.Inf(1)
+	}
+	// Each bin is widened by a hair so that rounding at its edges (here or
+	// in metrics.Bins) cannot shut out a q the metric would put in it; a
+	// wider bin only relaxes the problem, so the floor stays a floor.
+	width, hair := (hi-lo)/float64(bins), 1e-9*(1+hi)
+	f.qlo, f.qhi = make([]float64, len(demand)*bins), make([]float64, len(demand)*bins)
+	for t, w := range demand {
+		for j := range bins {
+			k := t*bins + j
+			f.qlo[k] = math.Max(math.Max(lo+float64(j)*width-hair, 0), w-power)
+			f.qhi[k] = math.Min(lo+float64(j+1)*width+hair, w+power)
+		}
+	}
+	return f, nil
+}
+
+func finitePositiveOrZero(x float64) bool { return x >= 0 && !math.IsInf(x, 1) }
+
+func allFinite(xs []float64) bool {
+	for _, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// infeasible reports a sample that can reach no bin at all.
+func (f *floorProblem) infeasible() bool {
+	for t := range f.p {
+		ok := false
+		for j := range f.bins {
+			ok = ok || f.qlo[t*f.bins+j] <= f.qhi[t*f.bins+j]
+		}
+		if !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// The optimisation variables: bins×bins potentials u(x, j) (row x), then
+// log λ·S and log ν·S, so that the multipliers stay positive and O(1).
+func (f *floorProblem) start() []float64 {
+	x := make([]float64, f.bins*f.bins+2)
+	x[f.bins*f.bins], x[f.bins*f.bins+1] = math.Log(30), math.Log(32)
+	return x
+}
+
+// bound evaluates the dual at x with soft minimum temperature tau (0: the
+// exact minimum) and, when grad is not nil, its gradient in x. Potentials
+// are normalised per label (u − log₂ Σ_x P(x)·2^u) so that every x is
+// feasible.
+func (f *floorProblem) bound(x []float64, tau float64, grad []float64) float64 {
+	B, n := f.bins, len(f.p)
+	nu := B * B
+	lam, mu := math.Exp(x[nu])/f.energy, math.Exp(x[nu+1])/f.energy
+	u, share := f.normalise(x[:nu])
+	var total, dLam, dMu float64
+	gu := make([]float64, nu)
+	a := make([]float64, B)
+	cs, ds := make([]float64, B), make([]float64, B)
+	for t, w := range f.p {
+		row := f.xbin[t] * B
+		least := math.Inf(1)
+		for j := range B {
+			k := t*B + j
+			kappa, c, d := f.kappa(k, w, lam, mu)
+			a[j], cs[j], ds[j] = float64(n)*kappa+u[row+j], c, d
+			least = math.Min(least, a[j])
+		}
+		if tau == 0 {
+			total += least
+			continue
+		}
+		var z float64
+		for j := range B {
+			z += math.Exp(-(a[j] - least) / tau)
+		}
+		total += least - tau*math.Log(z)
+		if grad == nil {
+			continue
+		}
+		for j := range B {
+			wt := math.Exp(-(a[j]-least)/tau) / z
+			if wt == 0 {
+				continue
+			}
+			gu[row+j] += wt / float64(n)
+			dLam += wt * (cs[j] - ds[j])
+			dMu += wt * (ds[j] - f.eta*cs[j])
+		}
+	}
+	value := total/float64(n) - lam*f.extra - mu*f.drawdn
+	if grad != nil {
+		grad[nu] = lam * (dLam - f.extra)
+		grad[nu+1] = mu * (dMu - f.drawdn)
+		for j := range B {
+			var col float64
+			for xb := range B {
+				col += gu[xb*B+j]
+			}
+			for xb := range B {
+				grad[xb*B+j] = gu[xb*B+j] - col*share[xb*B+j]
+			}
+		}
+	}
+	return value
+}
+
+// normalise returns u(x, j) − log₂ Σ_x P(x)·2^u(x,j) and each x's share
+// P(x)·2^u / Σ of its label's sum (the normalisation's derivative).
+func (f *floorProblem) normalise(raw []float64) (u, share []float64) {
+	B := f.bins
+	u, share = make([]float64, B*B), make([]float64, B*B)
+	for j := range B {
+		top := math.Inf(-1)
+		for xb := range B {
+			if f.freq[xb] > 0 {
+				top = math.Max(top, raw[xb*B+j])
+			}
+		}
+		var sum float64
+		for xb := range B {
+			if f.freq[xb] > 0 {
+				sum += f.freq[xb] * math.Exp2(raw[xb*B+j]-top)
+			}
+		}
+		norm := top + math.Log2(sum)
+		for xb := range B {
+			u[xb*B+j] = raw[xb*B+j] - norm
+			if f.freq[xb] > 0 {
+				share[xb*B+j] = f.freq[xb] * math.Exp2(raw[xb*B+j]-top) / sum
+			}
+		}
+	}
+	return u, share
+}
+
+// kappa is the least Lagrangian cost λ(c − d) + μ(d − η·c) of sample k's
+// reachable q in its label, with the charge c and discharge d that attain
+// it; +Inf where the label is out of reach. The cost is linear on each side
+// of p, so the least is at an end of the interval or at q = p.
+func (f *floorProblem) kappa(k int, p, lam, mu float64) (best, c, d float64) {
+	lo, hi := f.qlo[k], f.qhi[k]
+	if lo > hi {
+		return math.Inf(1), 0, 0
+	}
+	best = math.Inf(1)
+	try := func(q float64) {
+		var cc, dd float64
+		if q >= p {
+			cc = q - p
+		} else {
+			dd = p - q
+		}
+		if v := lam*(cc-dd) + mu*(dd-f.eta*cc); v < best {
+			best, c, d = v, cc, dd
+		}
+	}
+	try(lo)
+	try(hi)
+	if lo <= p && p <= hi {
+		try(p)
+	}
+	return best, c, d
+}
+
+// FloorOf is [MIFloor] at a run's own operating point: the range of its
+// metered series, its extra energy, the drawdown it actually ended with and
+// battery b's power. The gap between a row's mi_bits and this floor is what
+// any hider, with foresight and any capacity, could still save at the same
+// range and cost.
+func FloorOf(demand []float64, h Hidden, b energy.Battery, bins int) (float64, error) {
+	if len(h.Metered) != len(demand) || len(demand) == 0 {
+		return 0, fmt.Errorf("%w: run %q has %d samples, the demand %d", ErrOptions, h.Algorithm, len(h.Metered), len(demand))
+	}
+	lo, hi := h.Metered[0], h.Metered[0]
+	var charged, discharged, energy float64
+	for t, q := range h.Metered {
+		lo, hi = math.Min(lo, q), math.Max(hi, q)
+		charged += math.Max(0, q-demand[t])
+		discharged += math.Max(0, demand[t]-q)
+		energy += demand[t]
+	}
+	eta := b.RoundTripEfficiency
+	budget := Budget{Efficiency: eta, PowerW: 1000 * max(b.MaxChargeKW, b.MaxDischargeKW) / math.Sqrt(eta)}
+	if energy > 0 {
+		budget.ExtraEnergyPct = 100 * (charged - discharged) / energy
+		budget.DrawdownPct = 100 * math.Max(0, discharged-eta*charged) / energy
+	}
+	return MIFloor(demand, math.Max(lo, 0), hi, budget, bins)
+}
+
+// AddFloors sets MIFloorBits on every row of rep from [FloorOf] its run,
+// calling progress (if not nil) before each run, since each takes a second
+// or two.
+func AddFloors(tr *household.Trace, rep *Report, b energy.Battery, bins int, progress func(algorithm string)) error {
+	floors := make(map[string]float64, len(rep.Runs))
+	for _, h := range rep.Runs {
+		if progress != nil {
+			progress(h.Algorithm)
+		}
+		f, err := FloorOf(tr.Mains, h, b, bins)
+		if err != nil {
+			return err
+		}
+		floors[h.Algorithm] = f
+	}
+	for i := range rep.Rows {
+		if f, ok := floors[rep.Rows[i].Algorithm]; ok {
+			rep.Rows[i].MIFloorBits = &f
+		}
+	}
+	return nil
+}

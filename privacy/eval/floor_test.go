@@ -1,0 +1,215 @@
+package eval
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/usapp/usapp/control/energy"
+	"github.com/usapp/usapp/privacy/metrics"
+	"github.com/usapp/usapp/sim/household"
+)
+
+func TestMIFloorKnownAnswers(t *testing.T) {
+	demand := blocks(30, 200, 1000).Mains // I(p; p) = 1 bit
+	tests := []struct {
+		name     string
+		lo, hi   float64
+		budget   Budget
+		min, max float64
+	}{
+		// No energy to spend and a lossy battery: the battery cannot be used
+		// at all (C − D ≤ 0 and D ≤ 0.9·C force C = D = 0), so q = p and the
+		// floor is the whole entropy of the demand.
+		{"no budget shows everything", 200, 1000, Budget{Efficiency: 0.9}, 0.95, 1},
+		// One flat level that returns the battery: 30·(1000 − m) discharged
+		// = 0.9·30·(m − 200) charged gives m = 1180/1.9 = 621.05 W, and
+		// costs (2m − 1200)/1200 = 3.509 %. With that budget a constant is
+		// reachable and tells nothing.
+		{"flat level affordable", 1180 / 1.9, 1180 / 1.9, Budget{Efficiency: 0.9, ExtraEnergyPct: 3.51}, 0, 1e-9},
+		// A battery of 300 W cannot bring the 1000 W half down to 600 W.
+		{"beyond the battery's power", 600, 600, Budget{Efficiency: 0.9, ExtraEnergyPct: 50, PowerW: 300}, math.Inf(1), math.Inf(1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := MIFloor(demand, tt.lo, tt.hi, tt.budget, 32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !(got >= tt.min && got <= tt.max) {
+				t.Fatalf("floor %g, want in [%g, %g]", got, tt.min, tt.max)
+			}
+		})
+	}
+}
+
+// TestMIFloorHoldsForAnyTrace is the floor's promise: no metered trace,
+// whatever produced it, leaks less than the floor at its own range and cost.
+func TestMIFloorHoldsForAnyTrace(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(2, 40).Draw(t, "n")
+		bins := rapid.IntRange(2, 6).Draw(t, "bins")
+		eta := rapid.Float64Range(0.5, 1).Draw(t, "eta")
+		power := rapid.Float64Range(50, 3000).Draw(t, "power")
+		demand, metered := make([]float64, n), make([]float64, n)
+		for i := range n {
+			demand[i] = rapid.Float64Range(0, 3000).Draw(t, "p")
+			// Mostly the demand itself or a few levels, which is where the
+			// floor is tight; sometimes anything the battery can reach.
+			switch rapid.IntRange(0, 2).Draw(t, "kind") {
+			case 0:
+				metered[i] = demand[i]
+			case 1:
+				metered[i] = float64(rapid.IntRange(0, 3).Draw(t, "level")) * 400
+			default:
+				metered[i] = demand[i] + rapid.Float64Range(-power, power).Draw(t, "delta")
+			}
+			metered[i] = math.Max(0, math.Min(demand[i]+power, math.Max(demand[i]-power, metered[i])))
+		}
+		var c, d, s float64
+		for i := range n {
+			c += math.Max(0, metered[i]-demand[i])
+			d += math.Max(0, demand[i]-metered[i])
+			s += demand[i]
+		}
+		if s == 0 {
+			t.Skip("no energy")
+		}
+		b := Budget{Efficiency: eta, ExtraEnergyPct: 100 * (c - d) / s, DrawdownPct: 100 * math.Max(0, d-eta*c) / s, PowerW: power}
+		lo, hi := metered[0], metered[0]
+		for _, q := range metered {
+			lo, hi = math.Min(lo, q), math.Max(hi, q)
+		}
+		floor, err := MIFloor(demand, lo, hi, b, bins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mi := metrics.MutualInformation(demand, metered, bins); floor > mi+1e-9 {
+			t.Fatalf("floor %.6f bits above the trace's own MI %.6f", floor, mi)
+		}
+	})
+}
+
+func TestMIFloorRejectsBadInput(t *testing.T) {
+	ok := Budget{Efficiency: 0.9, ExtraEnergyPct: 3}
+	tests := []struct {
+		name   string
+		demand []float64
+		lo, hi float64
+		b      Budget
+		bins   int
+	}{
+		{"empty demand", nil, 0, 1, ok, 32},
+		{"no energy", []float64{0, 0}, 0, 1, ok, 32},
+		{"negative demand", []float64{1, -1}, 0, 1, ok, 32},
+		{"one bin", []float64{1, 2}, 0, 1, ok, 1},
+		{"inverted range", []float64{1, 2}, 2, 1, ok, 32},
+		{"negative range", []float64{1, 2}, -1, 1, ok, 32},
+		{"efficiency above one", []float64{1, 2}, 0, 1, Budget{Efficiency: 1.1}, 32},
+		{"NaN budget", []float64{1, 2}, 0, 1, Budget{Efficiency: 0.9, ExtraEnergyPct: math.NaN()}, 32},
+		{"negative power", []float64{1, 2}, 0, 1, Budget{Efficiency: 0.9, PowerW: -1}, 32},
+	}
+	for _, tt := range tests {
+		if _, err := MIFloor(tt.demand, tt.lo, tt.hi, tt.b, tt.bins); !errors.Is(err, ErrOptions) {
+			t.Errorf("%s: err %v, want ErrOptions", tt.name, err)
+		}
+	}
+}
+
+// BenchmarkMIFloor measures one floor on the UK-DALE day (720 samples, 32
+// bins) at usapp's own metered range with a 3 % budget, and reports it.
+func BenchmarkMIFloor(b *testing.B) {
+	tr, _, err := Builtin(SourceUKDALE, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bat := energy.DefaultBattery()
+	lo, hi := usappRange(b, tr, bat)
+	budget := Budget{Efficiency: bat.RoundTripEfficiency, ExtraEnergyPct: DesignTarget.ExtraEnergyPct, PowerW: 1000 * bat.MaxDischargeKW / math.Sqrt(bat.RoundTripEfficiency)}
+	var floor float64
+	for b.Loop() {
+		if floor, err = MIFloor(tr.Mains, lo, hi, budget, DefaultMIBins); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(floor, "floor-bits")
+}
+
+// BenchmarkMIFloorDays prints, for the six test days, the MI floor at
+// usapp's own metered range for extra-energy budgets of 1, 2 and 3 %
+// (returned battery, the default battery's power), next to usapp's own
+// operating point. Run with -v to see the table:
+//
+//	go test ./privacy/eval -run xxx -bench MIFloorDays -benchtime 1x -v
+func BenchmarkMIFloorDays(b *testing.B) {
+	bat := energy.DefaultBattery()
+	budgets := []float64{1, 2, 3}
+	var table strings.Builder
+	for b.Loop() {
+		table.Reset()
+		fmt.Fprintf(&table, "| day | usapp range W | usapp MI / extra %% | floor at 1 %% | 2 %% | 3 %% |\n|---|---|---|---|---|---|\n")
+		for _, day := range testDays(b) {
+			rep, err := EvaluateReport(day.trace, bat, []energy.Algorithm{energy.USaPP{}}, nil, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			run := rep.Runs[1].Metered
+			lo, hi := metricsRange(run)
+			fmt.Fprintf(&table, "| %s | %.0f–%.0f | %.3f / %.2f |", day.name, lo, hi,
+				metrics.MutualInformation(day.trace.Mains, run, DefaultMIBins), metrics.ExtraEnergyPct(day.trace.Mains, run))
+			for _, e := range budgets {
+				budget := Budget{Efficiency: bat.RoundTripEfficiency, ExtraEnergyPct: e, PowerW: 1000 * bat.MaxDischargeKW / math.Sqrt(bat.RoundTripEfficiency)}
+				f, err := MIFloor(day.trace.Mains, lo, hi, budget, DefaultMIBins)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if f > math.Log2(DefaultMIBins) {
+					fmt.Fprintf(&table, " unreachable |")
+				} else {
+					fmt.Fprintf(&table, " %.3f |", f)
+				}
+			}
+			table.WriteString("\n")
+		}
+	}
+	b.Logf("MI floor (bits) at usapp's range:\n%s", table.String())
+}
+
+type testDay struct {
+	name  string
+	trace *household.Trace
+}
+
+// testDays are the six days of BENCHMARKS.md: UK-DALE and synthetic 1-5.
+func testDays(tb testing.TB) []testDay {
+	tr, _, err := Builtin(SourceUKDALE, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	days := []testDay{{"UK-DALE", tr}}
+	for s := int64(1); s <= 5; s++ {
+		tr, _, _ := Builtin(SourceSynthetic, s)
+		days = append(days, testDay{fmt.Sprintf("synthetic %d", s), tr})
+	}
+	return days
+}
+
+func usappRange(tb testing.TB, tr *household.Trace, bat energy.Battery) (lo, hi float64) {
+	rep, err := EvaluateReport(tr, bat, []energy.Algorithm{energy.USaPP{}}, nil, Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return metricsRange(rep.Runs[1].Metered)
+}
+
+func metricsRange(xs []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, x := range xs {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	return lo, hi
+}
