@@ -152,4 +152,31 @@ func TestTradeOff(t *testing.T) {
 	if _, err := TradeOff(dir, nil, nil, eval.Target{}); !errors.Is(err, ErrNoData) {
 		t.Errorf("nothing to draw: %v, want ErrNoData", err)
 	}
+	// Floors (eval.AddFloors) add a whisker under each algorithm: here a
+	// floor of 0 bits, so every whisker runs to the axis.
+	floored := append([]eval.Row(nil), rows...)
+	zero := 0.0
+	for i := range floored {
+		floored[i].MIFloorBits = &zero
+	}
+	fp, err := TradeOff(t.TempDir(), floored, ref, eval.DesignTarget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := differing(img, decode(t, fp)); n < 300 {
+		t.Errorf("floors changed only %d pixels", n)
+	}
+}
+
+// differing counts the pixels where a and b differ.
+func differing(a, b image.Image) int {
+	var n int
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				n++
+			}
+		}
+	}
+	return n
 }

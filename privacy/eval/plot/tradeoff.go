@@ -25,7 +25,8 @@ var targetColor = color.RGBA{R: 200, G: 235, B: 200, A: 255}
 // no-hiding corner) and the non-causal reference of eval.Reference as a
 // dashed curve labelled with its hold counts. A point below and left of the
 // curve would beat a clairvoyant flat-level hider; the shaded region is
-// target's MI and extra energy (none for the zero Target).
+// target's MI and extra energy (none for the zero Target). Rows that carry
+// MIFloorBits (eval.AddFloors) get a dotted drop to their floor.
 func TradeOff(dir string, rows []eval.Row, ref []eval.ReferencePoint, target eval.Target) (string, error) {
 	if len(rows) == 0 && len(ref) == 0 {
 		return "", ErrNoData
@@ -97,9 +98,11 @@ func addReferenceCurve(p *gonum.Plot, ref []eval.ReferencePoint) error {
 }
 
 // addAlgorithmPoints marks each algorithm once, with the colour and shape it
-// has in the privacy-against-battery figure.
+// has in the privacy-against-battery figure, and a dotted whisker down to its
+// MI floor where the rows carry one (eval.AddFloors).
 func addAlgorithmPoints(p *gonum.Plot, rows []eval.Row) error {
 	var i int
+	legendFloor := true
 	for _, name := range algorithms(rows) {
 		var r eval.Row
 		for _, row := range rows {
@@ -120,6 +123,12 @@ func addAlgorithmPoints(p *gonum.Plot, rows []eval.Row) error {
 			i++
 		}
 		s.Radius = vg.Points(4)
+		if r.MIFloorBits != nil {
+			if err := addFloorWhisker(p, r, s.Color, legendFloor); err != nil {
+				return err
+			}
+			legendFloor = false
+		}
 		lab, err := plotter.NewLabels(plotter.XYLabels{XYs: pt, Labels: []string{name}})
 		if err != nil {
 			return err
@@ -128,4 +137,33 @@ func addAlgorithmPoints(p *gonum.Plot, rows []eval.Row) error {
 		p.Add(s, lab)
 	}
 	return nil
+}
+
+// addFloorWhisker draws a dotted drop from r's point to its MI floor, ending
+// in a short bar: how much lower any hider could go at the same range and
+// extra energy.
+func addFloorWhisker(p *gonum.Plot, r eval.Row, c color.Color, legend bool) error {
+	x, floor := r.ExtraEnergyPct, math.Min(*r.MIFloorBits, r.MIBits)
+	drop, err := plotter.NewLine(plotter.XYs{{X: x, Y: r.MIBits}, {X: x, Y: floor}})
+	if err != nil {
+		return err
+	}
+	drop.Color, drop.Dashes = c, []vg.Length{vg.Points(1), vg.Points(2)}
+	bar, err := plotter.NewScatter(plotter.XYs{{X: x, Y: floor}})
+	if err != nil {
+		return err
+	}
+	bar.Color, bar.Shape, bar.Radius = c, barGlyph{}, vg.Points(4)
+	p.Add(drop, bar)
+	if legend {
+		p.Legend.Add("MI floor: any hider at the same range and cost", drop, bar)
+	}
+	return nil
+}
+
+// barGlyph is a short horizontal bar, the end of a floor whisker.
+type barGlyph struct{}
+
+func (barGlyph) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	c.StrokeLine2(draw.LineStyle{Color: sty.Color, Width: vg.Points(1.5)}, pt.X-sty.Radius, pt.Y, pt.X+sty.Radius, pt.Y)
 }
