@@ -149,18 +149,18 @@ func newFloorProblem(demand []float64, lo, hi float64, b Budget, bins int) (*flo
 		return nil, fmt.Errorf("%w: MI floor of an empty demand", ErrOptions)
 	case bins < 2:
 		return nil, fmt.Errorf("%w: at least two mutual-information bins", ErrOptions)
-	case !finitePositiveOrZero(lo) || !finitePositiveOrZero(hi) || hi < lo:
+	case !finiteNonNegative(lo) || !finiteNonNegative(hi) || hi < lo:
 		return nil, fmt.Errorf("%w: metered range [%g, %g] W must satisfy 0 ≤ lo ≤ hi", ErrOptions, lo, hi)
 	case !(b.Efficiency > 0 && b.Efficiency <= 1):
 		return nil, fmt.Errorf("%w: round-trip efficiency must lie in (0, 1]", ErrOptions)
 	case math.IsNaN(b.ExtraEnergyPct) || math.IsInf(b.ExtraEnergyPct, 0):
 		return nil, fmt.Errorf("%w: extra energy budget must be finite", ErrOptions)
-	case !finitePositiveOrZero(b.DrawdownPct) || !finitePositiveOrZero(b.PowerW):
+	case !finiteNonNegative(b.DrawdownPct) || !finiteNonNegative(b.PowerW):
 		return nil, fmt.Errorf("%w: drawdown and power must be finite and not negative", ErrOptions)
 	}
 	f := &floorProblem{p: demand, bins: bins, xbin: metrics.Bins(demand, bins), freq: make([]float64, bins), eta: b.Efficiency}
 	for i, w := range demand {
-		if !finitePositiveOrZero(w) {
+		if !finiteNonNegative(w) {
 			return nil, fmt.Errorf("%w: demand sample %d is %g W", ErrOptions, i, w)
 		}
 		f.energy += w
@@ -189,7 +189,7 @@ func newFloorProblem(demand []float64, lo, hi float64, b Budget, bins int) (*flo
 	return f, nil
 }
 
-func finitePositiveOrZero(x float64) bool { return x >= 0 && !math.IsInf(x, 1) }
+func finiteNonNegative(x float64) bool { return x >= 0 && !math.IsInf(x, 1) }
 
 func allFinite(xs []float64) bool {
 	for _, x := range xs {
@@ -350,21 +350,36 @@ func FloorOf(demand []float64, h Hidden, b energy.Battery, bins int) (float64, e
 	if len(h.Metered) != len(demand) || len(demand) == 0 {
 		return 0, fmt.Errorf("%w: run %q has %d samples, the demand %d", ErrOptions, h.Algorithm, len(h.Metered), len(demand))
 	}
-	lo, hi := h.Metered[0], h.Metered[0]
 	var charged, discharged, energy float64
 	for t, q := range h.Metered {
-		lo, hi = math.Min(lo, q), math.Max(hi, q)
 		charged += math.Max(0, q-demand[t])
 		discharged += math.Max(0, demand[t]-q)
 		energy += demand[t]
 	}
 	eta := b.RoundTripEfficiency
-	budget := Budget{Efficiency: eta, PowerW: 1000 * max(b.MaxChargeKW, b.MaxDischargeKW) / math.Sqrt(eta)}
+	budget := Budget{Efficiency: eta, PowerW: gridSidePowerW(b)}
 	if energy > 0 {
 		budget.ExtraEnergyPct = 100 * (charged - discharged) / energy
 		budget.DrawdownPct = 100 * math.Max(0, discharged-eta*charged) / energy
 	}
+	lo, hi := span(h.Metered)
 	return MIFloor(demand, math.Max(lo, 0), hi, budget, bins)
+}
+
+// gridSidePowerW bounds |q − p| for battery b in watts: a charge at the
+// cell's limit draws it divided by √η from the grid, the largest swing the
+// meter can see.
+func gridSidePowerW(b energy.Battery) float64 {
+	return 1000 * max(b.MaxChargeKW, b.MaxDischargeKW) / math.Sqrt(b.RoundTripEfficiency)
+}
+
+// span is the range [lo, hi] of xs, the range [MIFloor] takes for a run.
+func span(xs []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, x := range xs {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	return lo, hi
 }
 
 // AddFloors sets MIFloorBits on every row of rep from [FloorOf] its run,

@@ -80,10 +80,7 @@ func TestMIFloorHoldsForAnyTrace(t *testing.T) {
 			t.Skip("no energy")
 		}
 		b := Budget{Efficiency: eta, ExtraEnergyPct: 100 * (c - d) / s, DrawdownPct: 100 * math.Max(0, d-eta*c) / s, PowerW: power}
-		lo, hi := metered[0], metered[0]
-		for _, q := range metered {
-			lo, hi = math.Min(lo, q), math.Max(hi, q)
-		}
+		lo, hi := span(metered)
 		floor, err := MIFloor(demand, lo, hi, b, bins)
 		if err != nil {
 			t.Fatal(err)
@@ -129,7 +126,7 @@ func BenchmarkMIFloor(b *testing.B) {
 	}
 	bat := energy.DefaultBattery()
 	lo, hi := usappRange(b, tr, bat)
-	budget := Budget{Efficiency: bat.RoundTripEfficiency, ExtraEnergyPct: DesignTarget.ExtraEnergyPct, PowerW: 1000 * bat.MaxDischargeKW / math.Sqrt(bat.RoundTripEfficiency)}
+	budget := Budget{Efficiency: bat.RoundTripEfficiency, ExtraEnergyPct: DesignTarget.ExtraEnergyPct, PowerW: gridSidePowerW(bat)}
 	var floor float64
 	for b.Loop() {
 		if floor, err = MIFloor(tr.Mains, lo, hi, budget, DefaultMIBins); err != nil {
@@ -158,11 +155,11 @@ func BenchmarkMIFloorDays(b *testing.B) {
 				b.Fatal(err)
 			}
 			run := rep.Runs[1].Metered
-			lo, hi := metricsRange(run)
+			lo, hi := span(run)
 			fmt.Fprintf(&table, "| %s | %.0f–%.0f | %.3f / %.2f |", day.name, lo, hi,
 				metrics.MutualInformation(day.trace.Mains, run, DefaultMIBins), metrics.ExtraEnergyPct(day.trace.Mains, run))
 			for _, e := range budgets {
-				budget := Budget{Efficiency: bat.RoundTripEfficiency, ExtraEnergyPct: e, PowerW: 1000 * bat.MaxDischargeKW / math.Sqrt(bat.RoundTripEfficiency)}
+				budget := Budget{Efficiency: bat.RoundTripEfficiency, ExtraEnergyPct: e, PowerW: gridSidePowerW(bat)}
 				f, err := MIFloor(day.trace.Mains, lo, hi, budget, DefaultMIBins)
 				if err != nil {
 					b.Fatal(err)
@@ -203,13 +200,5 @@ func usappRange(tb testing.TB, tr *household.Trace, bat energy.Battery) (lo, hi 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return metricsRange(rep.Runs[1].Metered)
-}
-
-func metricsRange(xs []float64) (lo, hi float64) {
-	lo, hi = math.Inf(1), math.Inf(-1)
-	for _, x := range xs {
-		lo, hi = math.Min(lo, x), math.Max(hi, x)
-	}
-	return lo, hi
+	return span(rep.Runs[1].Metered)
 }
