@@ -34,7 +34,7 @@ type privacyEvalCmd struct {
 	JSON       string  `name:"json" help:"Write the rows as a JSON array to this file." type:"path" placeholder:"FILE"`
 	Plot       string  `help:"Write PNG figures to this directory (implies --sweep and --reference)." type:"path" placeholder:"DIR"`
 	Reference  bool    `help:"Also print the non-causal reference trade-off: the mutual information and extra energy of the best 1-24 flat holds per day."`
-	Floor      bool    `help:"Also bound each algorithm from below: the least mutual information any hider (foresight, any capacity) could reach at that algorithm's metered range and extra energy; about 2 s per algorithm (mi_floor_bits in --json)."`
+	Floor      bool    `help:"Also bound each algorithm from below: the least mutual information any hider (foresight, any capacity) could reach at that algorithm's metered range and extra energy; about 1 s per algorithm per core on a day of samples (mi_floor_bits in --json)."`
 	Sweep      bool    `help:"Also evaluate battery capacities 0.25-5 kWh at the same power (rows added to --json)."`
 	Threshold  float64 `name:"event-threshold" help:"Smallest appliance step (W) that counts as a true event; 0 is the attackers' noise floor (40 W)." default:"0"`
 	MIBins     int     `name:"mi-bins" help:"Bins per series for mutual information." default:"32"`
@@ -73,7 +73,7 @@ func (c *privacyEvalCmd) run(stdout, stderr io.Writer) error {
 	if c.Floor {
 		progress := func(alg string) { fmt.Fprintf(stderr, "MI floor: %s...\n", alg) }
 		if err := eval.AddFloors(tr, rep, b, opts.MIBins, progress); err != nil {
-			return hinted(err, "the floor needs a trace of at most "+fmt.Sprint(eval.MaxFloorSamples)+" samples; drop --floor, or cut the file")
+			return hintTooLong(err, "the floor needs a trace of at most "+fmt.Sprint(eval.MaxFloorSamples)+" samples; drop --floor, or cut the file")
 		}
 		writeFloors(stdout, rep.Rows)
 	}
@@ -81,7 +81,7 @@ func (c *privacyEvalCmd) run(stdout, stderr io.Writer) error {
 	var ref []eval.ReferencePoint
 	if c.Reference || c.Plot != "" {
 		if ref, err = eval.Reference(tr, b.RoundTripEfficiency, eval.ReferenceHolds, opts.MIBins); err != nil {
-			return hinted(err, "the reference needs a trace of at most "+fmt.Sprint(eval.MaxReferenceSamples)+" samples; drop --reference and --plot, or cut the file")
+			return hintTooLong(err, "the reference needs a trace of at most "+fmt.Sprint(eval.MaxReferenceSamples)+" samples; drop --reference and --plot, or cut the file")
 		}
 		writeReference(stdout, ref)
 	}
@@ -293,6 +293,15 @@ type hintError struct {
 }
 
 func hinted(err error, hint string) error { return &hintError{err: err, hint: hint} }
+
+// hintTooLong adds hint only when err is an analysis refusing a long trace;
+// any other error stands as it is.
+func hintTooLong(err error, hint string) error {
+	if errors.Is(err, eval.ErrTooLong) {
+		return hinted(err, hint)
+	}
+	return err
+}
 
 func (e *hintError) Error() string { return e.err.Error() }
 func (e *hintError) Unwrap() error { return e.err }

@@ -116,9 +116,19 @@ func TestPrivacyEvalReferenceRefusesLongTraces(t *testing.T) {
 	if _, _, err := privacyEval(t, "--data", file, "--algo", "usapp", "--attacker", "hart"); err != nil {
 		t.Fatalf("without --reference the long trace must evaluate: %v", err)
 	}
-	_, _, err := privacyEval(t, "--data", file, "--algo", "usapp", "--attacker", "hart", "--reference")
-	if !errors.Is(err, eval.ErrOptions) || !strings.Contains(err.Error(), "at most") {
-		t.Fatalf("got %v, want ErrOptions naming the bound", err)
+	// The floor has the same bound (MaxFloorSamples = MaxReferenceSamples)
+	// and both say how to get past it.
+	for _, flag := range []string{"--reference", "--floor"} {
+		_, _, err := privacyEval(t, "--data", file, "--algo", "usapp", "--attacker", "hart", flag)
+		var h *hintError
+		if !errors.Is(err, eval.ErrTooLong) || !strings.Contains(err.Error(), "at most") || !errors.As(err, &h) {
+			t.Fatalf("%s: got %v, want ErrTooLong naming the bound, with a hint", flag, err)
+		}
+	}
+	// Any other refusal carries no "cut the file" hint.
+	var h *hintError
+	if errors.As(hintTooLong(eval.ErrOptions, "cut the file"), &h) {
+		t.Error("hint added to an error that is not about length")
 	}
 }
 

@@ -87,6 +87,10 @@ var (
 	ErrTrace   = errors.New("eval: unusable trace")
 	ErrOptions = errors.New("eval: invalid options")
 	ErrResult  = errors.New("eval: algorithm returned an inconsistent result")
+	// ErrTooLong is the ErrOptions of the two analyses with a length bound,
+	// Reference and MIFloor, so that a caller can tell "cut the trace" from
+	// other bad options.
+	ErrTooLong = fmt.Errorf("%w: trace too long", ErrOptions)
 )
 
 // Row is one (algorithm, attacker) measurement. The JSON keys are a public
@@ -271,28 +275,37 @@ func checkTrace(tr *household.Trace) error {
 	return nil
 }
 
-// hideAll runs the reference and every algorithm, in parallel on up to
-// GOMAXPROCS goroutines; slot i always holds run i, so the order and the
-// numbers do not depend on scheduling.
+// hideAll runs the reference and every algorithm in parallel; slot i always
+// holds run i, so the order and the numbers do not depend on scheduling.
 func hideAll(b energy.Battery, run energy.Run, algos []energy.Algorithm) ([]Hidden, error) {
 	out := make([]Hidden, 1+len(algos))
 	out[0] = Hidden{Algorithm: None, Result: noBattery(b, run.Demand)}
-	errs := make([]error, len(algos))
+	err := inParallel(len(algos), func(i int) (err error) {
+		out[i+1], err = hideOne(algos[i], b, run)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// inParallel calls f(0) … f(n−1) on up to GOMAXPROCS goroutines and joins
+// their errors; f writes its result into its own slot.
+func inParallel(n int, f func(i int) error) error {
+	errs := make([]error, n)
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
-	for i, a := range algos {
+	for i := range n {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i+1], errs[i] = hideOne(a, b, run)
+			errs[i] = f(i)
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return errors.Join(errs...)
 }
 
 func hideOne(a energy.Algorithm, b energy.Battery, run energy.Run) (Hidden, error) {

@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/optimize"
 
@@ -28,8 +29,8 @@ type Budget struct {
 }
 
 // MaxFloorSamples bounds [MIFloor] as MaxReferenceSamples bounds the
-// reference. The 2,203-sample UCI excerpt takes 4.1 s for the floors of
-// "none" and usapp together (usapp privacy eval --data
+// reference. The 2,203-sample UCI excerpt takes 3.0–3.1 s for the floors of
+// "none" and usapp together, on two cores (usapp privacy eval --data
 // sim/household/testdata/uci_*.txt --algo usapp --attacker hart --floor).
 const MaxFloorSamples = MaxReferenceSamples
 
@@ -93,13 +94,10 @@ var floorTemperatures = []float64{0.1, 0.02}
 // MI figure alone cannot rule a budget out, not that a real hider leaks
 // nothing.
 //
-// It costs O(iterations·N·bins) time: 1.2–1.6 s for the 720-sample UK-DALE day
+// It costs O(iterations·N·bins) time: 1.0–1.1 s for the 720-sample UK-DALE day
 // (go test ./privacy/eval -run xxx -bench 'MIFloor$'); traces longer than
 // MaxFloorSamples are refused.
 func MIFloor(demand []float64, lo, hi float64, b Budget, bins int) (float64, error) {
-	if len(demand) > MaxFloorSamples {
-		return 0, fmt.Errorf("%w: the MI floor takes at most %d samples, the demand has %d", ErrOptions, MaxFloorSamples, len(demand))
-	}
 	f, err := newFloorProblem(demand, lo, hi, b, bins)
 	if err != nil {
 		return 0, err
@@ -149,6 +147,8 @@ func newFloorProblem(demand []float64, lo, hi float64, b Budget, bins int) (*flo
 	switch {
 	case len(demand) == 0:
 		return nil, fmt.Errorf("%w: MI floor of an empty demand", ErrOptions)
+	case len(demand) > MaxFloorSamples:
+		return nil, fmt.Errorf("%w: the MI floor takes at most %d samples, the demand has %d", ErrTooLong, MaxFloorSamples, len(demand))
 	case bins < 2:
 		return nil, fmt.Errorf("%w: at least two mutual-information bins", ErrOptions)
 	case !finiteNonNegative(lo) || !finiteNonNegative(hi) || hi < lo:
@@ -323,24 +323,25 @@ func (f *floorProblem) kappa(k int, p, lam, mu float64) (best, c, d float64) {
 	if lo > hi {
 		return math.Inf(1), 0, 0
 	}
-	best = math.Inf(1)
-	try := func(q float64) {
-		var cc, dd float64
-		if q >= p {
-			cc = q - p
-		} else {
-			dd = p - q
-		}
-		if v := lam*(cc-dd) + mu*(dd-f.eta*cc); v < best {
-			best, c, d = v, cc, dd
-		}
+	best, c, d = f.cost(lo, p, lam, mu)
+	if v, cc, dd := f.cost(hi, p, lam, mu); v < best {
+		best, c, d = v, cc, dd
 	}
-	try(lo)
-	try(hi)
-	if lo <= p && p <= hi {
-		try(p)
+	if lo <= p && p <= hi && best > 0 { // q = p costs nothing
+		best, c, d = 0, 0, 0
 	}
 	return best, c, d
+}
+
+// cost is the Lagrangian cost of metering q against demand p, with the
+// charge and discharge it implies.
+func (f *floorProblem) cost(q, p, lam, mu float64) (v, c, d float64) {
+	if q >= p {
+		c = q - p
+	} else {
+		d = p - q
+	}
+	return lam*(c-d) + mu*(d-f.eta*c), c, d
 }
 
 // FloorOf is [MIFloor] at a run's own operating point: the range of its
@@ -385,22 +386,29 @@ func span(xs []float64) (lo, hi float64) {
 }
 
 // AddFloors sets MIFloorBits on every row of rep from [FloorOf] its run,
-// calling progress (if not nil) before each run, since each takes a second
-// or two.
+// the runs in parallel (each takes a second or two), calling progress (if
+// not nil; one call at a time) as each run starts.
 func AddFloors(tr *household.Trace, rep *Report, b energy.Battery, bins int, progress func(algorithm string)) error {
-	floors := make(map[string]float64, len(rep.Runs))
-	for _, h := range rep.Runs {
+	floors := make([]float64, len(rep.Runs))
+	var mu sync.Mutex
+	err := inParallel(len(rep.Runs), func(i int) (err error) {
 		if progress != nil {
-			progress(h.Algorithm)
+			mu.Lock()
+			progress(rep.Runs[i].Algorithm)
+			mu.Unlock()
 		}
-		f, err := FloorOf(tr.Mains, h, b, bins)
-		if err != nil {
-			return err
-		}
-		floors[h.Algorithm] = f
+		floors[i], err = FloorOf(tr.Mains, rep.Runs[i], b, bins)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	byAlgorithm := make(map[string]float64, len(floors))
+	for i, h := range rep.Runs {
+		byAlgorithm[h.Algorithm] = floors[i]
 	}
 	for i := range rep.Rows {
-		if f, ok := floors[rep.Rows[i].Algorithm]; ok {
+		if f, ok := byAlgorithm[rep.Rows[i].Algorithm]; ok {
 			rep.Rows[i].MIFloorBits = &f
 		}
 	}

@@ -109,10 +109,12 @@ func TestMIFloorRejectsBadInput(t *testing.T) {
 		{"efficiency above one", []float64{1, 2}, 0, 1, Budget{Efficiency: 1.1}, 32},
 		{"NaN budget", []float64{1, 2}, 0, 1, Budget{Efficiency: 0.9, ExtraEnergyPct: math.NaN()}, 32},
 		{"negative power", []float64{1, 2}, 0, 1, Budget{Efficiency: 0.9, PowerW: -1}, 32},
+		{"too long", make([]float64, MaxFloorSamples+1), 0, 1, ok, 32},
 	}
 	for _, tt := range tests {
-		if _, err := MIFloor(tt.demand, tt.lo, tt.hi, tt.b, tt.bins); !errors.Is(err, ErrOptions) {
-			t.Errorf("%s: err %v, want ErrOptions", tt.name, err)
+		_, err := MIFloor(tt.demand, tt.lo, tt.hi, tt.b, tt.bins)
+		if !errors.Is(err, ErrOptions) || errors.Is(err, ErrTooLong) != (tt.name == "too long") {
+			t.Errorf("%s: err %v, want ErrOptions (ErrTooLong only for length)", tt.name, err)
 		}
 	}
 }

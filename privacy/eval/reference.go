@@ -67,7 +67,7 @@ func Reference(tr *household.Trace, efficiency float64, holds []int, bins int) (
 	p := tr.Mains
 	switch {
 	case len(p) > MaxReferenceSamples:
-		return nil, fmt.Errorf("%w: the reference takes at most %d samples, the trace has %d", ErrOptions, MaxReferenceSamples, len(p))
+		return nil, fmt.Errorf("%w: the reference takes at most %d samples, the trace has %d", ErrTooLong, MaxReferenceSamples, len(p))
 	case !(efficiency > 0 && efficiency <= 1):
 		return nil, fmt.Errorf("%w: round-trip efficiency must lie in (0, 1]", ErrOptions)
 	case bins < 2:
