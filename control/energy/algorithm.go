@@ -3,6 +3,7 @@ package energy
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -69,6 +70,49 @@ func (h *history) mean(k int) float64 {
 		return 0
 	}
 	return (h.prefix[n] - h.prefix[n-k]) / float64(k)
+}
+
+// slidingMedian is the median of the last k values pushed: a causal demand
+// estimate that a short spike cannot move but a load lasting more than half
+// the window does. It keeps the window sorted, so a push costs O(k).
+type slidingMedian struct {
+	recent []float64 // the window in arrival order, a ring once full
+	next   int       // where the next value goes once the ring is full
+	sorted []float64 // the same values, ascending
+}
+
+func newSlidingMedian(k int) *slidingMedian {
+	k = max(k, 1)
+	return &slidingMedian{recent: make([]float64, 0, k), sorted: make([]float64, 0, k)}
+}
+
+// push adds p, dropping the oldest value once k are held. p must not be NaN
+// (Run.Validate rejects such demand).
+func (m *slidingMedian) push(p float64) {
+	if len(m.recent) < cap(m.recent) {
+		m.recent = append(m.recent, p)
+	} else {
+		old := m.recent[m.next]
+		m.recent[m.next] = p
+		m.next = (m.next + 1) % len(m.recent)
+		i, _ := slices.BinarySearch(m.sorted, old)
+		m.sorted = slices.Delete(m.sorted, i, i+1)
+	}
+	i, _ := slices.BinarySearch(m.sorted, p)
+	m.sorted = slices.Insert(m.sorted, i, p)
+}
+
+// median of the values held: the middle one, or the mean of the two middle
+// ones; 0 before the first push.
+func (m *slidingMedian) median() float64 {
+	n := len(m.sorted)
+	switch {
+	case n == 0:
+		return 0
+	case n%2 == 1:
+		return m.sorted[n/2]
+	}
+	return (m.sorted[n/2-1] + m.sorted[n/2]) / 2
 }
 
 // steps converts a duration to whole steps, at least one.

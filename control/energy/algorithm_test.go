@@ -132,48 +132,74 @@ func TestUSaPPChangesRarely(t *testing.T) {
 	}
 }
 
-// With a time-of-use price USaPP keeps more energy in store in the cheap band
-// than in the dear one, and pays less than without the price.
+// USaPP's estimate is a trailing median: a five-minute spike does not move
+// the metered level (the battery serves it: that is the hiding), while a load
+// that lasts longer than half the window does, within the window, so the
+// battery does not carry it for long.
+func TestUSaPPFollowsLongLoadsOnly(t *testing.T) {
+	const base, kettle, oven = 300.0, 2500.0, 2000.0
+	demand := make([]float64, 6*60) // one-minute steps
+	for i := range demand {
+		demand[i] = base
+		if i >= 120 && i < 125 {
+			demand[i] += kettle
+		}
+		if i >= 200 && i < 320 {
+			demand[i] += oven
+		}
+	}
+	r := energy.Run{Demand: demand, Step: time.Minute}
+	res, err := energy.USaPP{}.Hide(energy.DefaultBattery(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPhysics(t, energy.DefaultBattery(), r, res)
+	for i := 115; i < 140; i++ {
+		if math.Abs(res.Metered[i]-res.Metered[114]) > 1 {
+			t.Fatalf("minute %d: metered %.0f W moved from %.0f W around a 5-minute spike", i, res.Metered[i], res.Metered[114])
+		}
+	}
+	if got := res.Metered[225]; math.Abs(got-demand[225]) > 400 {
+		t.Errorf("25 minutes into a 2-hour load: metered %.0f W, demand %.0f W; the level did not follow", got, demand[225])
+	}
+}
+
+// With a time-of-use price USaPP enters the dear band with more energy in
+// store than without the price, draws less from the grid during it, and pays
+// less over the day.
 func TestUSaPPUsesPrices(t *testing.T) {
 	b := energy.DefaultBattery()
 	r := ukdaleRun(t, true)
-	res, err := energy.USaPP{}.Hide(b, r)
+	aware, err := energy.USaPP{}.Hide(b, r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lo, hi := slices.Min(r.Prices), slices.Max(r.Prices)
-	var cheap, dear []float64
+	blind, err := energy.USaPP{PriceShift: -1}.Hide(b, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dear := slices.Max(r.Prices)
+	first := slices.Index(r.Prices, dear)
+	if first < 1 {
+		t.Fatal("the tariff's dear band must start after the first step")
+	}
+	if aware.SoC[first-1] <= blind.SoC[first-1]+0.1 {
+		t.Errorf("SoC entering the dear band %.3f kWh with prices, %.3f without: no price shaping", aware.SoC[first-1], blind.SoC[first-1])
+	}
+	var dearAware, dearBlind, costAware, costBlind float64
 	for i, c := range r.Prices {
-		switch c {
-		case lo:
-			cheap = append(cheap, res.SoC[i])
-		case hi:
-			dear = append(dear, res.SoC[i])
+		costAware += aware.Metered[i] * c
+		costBlind += blind.Metered[i] * c
+		if c == dear {
+			dearAware += aware.Metered[i]
+			dearBlind += blind.Metered[i]
 		}
 	}
-	mean := func(x []float64) float64 {
-		s := 0.0
-		for _, v := range x {
-			s += v
-		}
-		return s / float64(len(x))
+	if dearAware >= dearBlind {
+		t.Errorf("grid energy in the dear band %.0f with prices, %.0f without (W-steps)", dearAware, dearBlind)
 	}
-	if mean(cheap) <= mean(dear)+0.1 {
-		t.Errorf("mean SoC cheap %.3f kWh, dear %.3f kWh: no price shaping", mean(cheap), mean(dear))
-	}
-	flat, err := energy.USaPP{PriceShift: -1}.Hide(b, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cost := func(m []float64) float64 {
-		s := 0.0
-		for i, w := range m {
-			s += w * r.Prices[i]
-		}
-		return s
-	}
-	if cost(res.Metered) >= cost(flat.Metered) {
-		t.Errorf("price-aware cost %.1f not below price-blind %.1f", cost(res.Metered), cost(flat.Metered))
+	if costAware >= costBlind {
+		t.Errorf("price-aware cost %.1f not below price-blind %.1f", costAware, costBlind)
 	}
 }
 

@@ -7,13 +7,13 @@ import (
 
 // USaPP is this project's hider; the package documentation explains the
 // design and why it resists each attacker. In short: the meter reads a flat
-// level on a coarse grid; the level jumps, whole, to a smoothed demand
-// estimate plus an SoC correction (and a price-shaped SoC target) only when
+// level on a coarse grid; the level jumps, whole, to the demand's trailing
+// median plus an SoC correction (and a price-shaped SoC target) only when
 // it has drifted far from it, at most once per MinGap unless the battery is
 // near a limit, and only at a quiet moment, when the demand has not itself
 // just stepped in the same direction.
 type USaPP struct {
-	Average    time.Duration // window of the demand estimate; 0 means 1 h
+	Window     time.Duration // the demand estimate is the median over this trailing window; 0 means 30 min
 	Horizon    time.Duration // the SoC correction steers to target over this; 0 means 2 h
 	Quantum    float64       // W, grid of levels; 0 means 200
 	Hysteresis float64       // W, drift from the estimate that earns a jump; 0 means 250
@@ -40,7 +40,7 @@ func (u USaPP) withDefaults() USaPP {
 			*f = v
 		}
 	}
-	def(&u.Average, time.Hour)
+	def(&u.Window, 30*time.Minute)
 	def(&u.Horizon, 2*time.Hour)
 	def(&u.MinGap, 10*time.Minute)
 	deff(&u.Quantum, 200)
@@ -60,15 +60,15 @@ func (u USaPP) Hide(b Battery, r Run) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	win, hor, gap := steps(u.Average, r.Step), steps(u.Horizon, r.Step), steps(u.MinGap, r.Step)
+	hor, gap := steps(u.Horizon, r.Step), steps(u.MinGap, r.Step)
 	band := u.Band * (s.maxKWh - s.minKWh)
-	shape := newPriceShape(r.Prices, u.PriceShift*(s.maxKWh-s.minKWh)/2)
-	h := newHistory(s.n())
+	shape := newPriceShape(r.Prices, r.Step, u.PriceShift*(s.maxKWh-s.minKWh)/2)
+	est := newSlidingMedian(steps(u.Window, r.Step))
 	level, last := quantise(r.Demand[0], u.Quantum), 0
 	for s.t < s.n() {
 		t := s.t
-		h.push(s.demand())
-		goal := math.Max(0, h.mean(win)+s.correctionW(u.target(s, shape, min(t+hor, s.n()-1)), min(hor, s.n()-t)))
+		est.push(s.demand())
+		goal := math.Max(0, est.median()+s.correctionW(u.target(s, shape, t, hor), min(hor, s.n()-t)))
 		dev := goal - level
 		sign := math.Copysign(1, dev)
 		lo, hi := s.window(min(t+1, s.n()-1))
@@ -100,38 +100,68 @@ func (u USaPP) quiet(d []float64, t int, sign float64) bool {
 	return true
 }
 
-// target is the stored energy (kWh) USaPP steers to at step t: the run's SoC
-// target moved by the price shape, faded out over the ReturnSoC ramp so that
-// the run still ends at InitialSoC.
-func (u USaPP) target(s *sim, shape priceShape, t int) float64 {
-	return s.socTarget(t) + (1-s.returnFraction(t))*shape.at(t)
+// target is the stored energy (kWh) USaPP steers to from step t: the run's
+// SoC target hor steps on, moved by the price shape now, and faded out over
+// the ReturnSoC ramp so that the run still ends at InitialSoC.
+func (u USaPP) target(s *sim, shape priceShape, t, hor int) float64 {
+	at := min(t+hor, s.n()-1)
+	return s.socTarget(at) + (1-s.returnFraction(at))*shape.at(t)
 }
 
-// priceShape turns a day-ahead price schedule into an SoC offset (kWh):
-// +amp in the cheapest band, -amp in the dearest, linear in between. USaPP
-// asks for it a block ahead, so the battery fills before a dear band begins.
+// priceLookahead is how far ahead the price shape looks: long enough to see
+// an evening peak from a night band in a two- or three-rate tariff.
+const priceLookahead = 12 * time.Hour
+
+// priceShape turns a day-ahead price schedule into an SoC offset (kWh) that
+// stores energy while it is cheaper than it will be and spends it while it
+// is dearer. At step t, with lo and hi the cheapest and dearest price over
+// the lookahead [t, t+priceLookahead], the offset is amp·(hi + lo − 2c)/(hi − lo):
+// +amp where the price is the lowest ahead (fill up before the dear band),
+// −amp where it is the highest (empty during it), 0 when no price ahead
+// differs. Looking at prices ahead, not at the current band alone, is what
+// keeps the battery from draining in the hours before a peak.
 type priceShape struct {
 	prices []float64
-	lo, hi float64
+	lo, hi []float64 // cheapest and dearest price over the lookahead from each step
 	amp    float64
 }
 
-func newPriceShape(prices []float64, amp float64) priceShape {
-	ps := priceShape{prices: prices, amp: amp}
+func newPriceShape(prices []float64, step time.Duration, amp float64) priceShape {
 	if len(prices) == 0 || amp <= 0 {
 		return priceShape{}
 	}
-	ps.lo, ps.hi = prices[0], prices[0]
-	for _, c := range prices {
-		ps.lo, ps.hi = math.Min(ps.lo, c), math.Max(ps.hi, c)
-	}
-	return ps
+	lo, hi := rangeAhead(prices, steps(priceLookahead, step))
+	return priceShape{prices: prices, lo: lo, hi: hi, amp: amp}
 }
 
 func (ps priceShape) at(t int) float64 {
-	if ps.hi <= ps.lo || t >= len(ps.prices) {
+	if t >= len(ps.prices) || ps.hi[t] <= ps.lo[t] {
 		return 0
 	}
-	c := ps.prices[t]
-	return ps.amp * (1 - 2*(c-ps.lo)/(ps.hi-ps.lo))
+	return ps.amp * (ps.hi[t] + ps.lo[t] - 2*ps.prices[t]) / (ps.hi[t] - ps.lo[t])
+}
+
+// rangeAhead returns, for every t, the minimum and maximum of x over
+// [t, t+k], in O(n) with monotonic queues of indices.
+func rangeAhead(x []float64, k int) (lo, hi []float64) {
+	n := len(x)
+	lo, hi = make([]float64, n), make([]float64, n)
+	var qLo, qHi []int // fronts hold the extreme of the current window
+	for t := n - 1; t >= 0; t-- {
+		for len(qLo) > 0 && x[qLo[len(qLo)-1]] >= x[t] {
+			qLo = qLo[:len(qLo)-1]
+		}
+		for len(qHi) > 0 && x[qHi[len(qHi)-1]] <= x[t] {
+			qHi = qHi[:len(qHi)-1]
+		}
+		qLo, qHi = append(qLo, t), append(qHi, t)
+		for qLo[0] > t+k {
+			qLo = qLo[1:]
+		}
+		for qHi[0] > t+k {
+			qHi = qHi[1:]
+		}
+		lo[t], hi[t] = x[qLo[0]], x[qHi[0]]
+	}
+	return lo, hi
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/usapp/usapp/control/energy"
 	"github.com/usapp/usapp/privacy/nilm"
@@ -24,38 +25,14 @@ const populationSeeds = 20
 //
 //	go test ./privacy/eval -run xxx -bench Population -benchtime 1x -v
 func BenchmarkPopulation(b *testing.B) {
-	days := []*household.Trace{}
-	tr, _, err := Builtin(SourceUKDALE, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	days = append(days, tr)
-	for s := int64(1); s <= populationSeeds; s++ {
-		tr, _, _ := Builtin(SourceSynthetic, s)
-		days = append(days, tr)
-	}
+	days := populationDays(b)
 	bat := energy.DefaultBattery()
-	var stats map[string]*populationStats
-	var order []string
-	var reachable, beatsF1, beatsMI int
+	var pop *population
+	var reachable int
 	for b.Loop() {
-		stats, order, reachable, beatsF1, beatsMI = map[string]*populationStats{}, nil, 0, 0, 0
+		pop = measurePopulation(b, days, energy.Algorithms(), bat)
+		reachable = 0
 		for _, tr := range days {
-			rows, err := Evaluate(tr, bat, energy.Algorithms(), nilm.Attackers(), Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			for _, r := range Worst(rows) {
-				st := stats[r.Algorithm]
-				if st == nil {
-					st = &populationStats{}
-					stats[r.Algorithm] = st
-					order = append(order, r.Algorithm)
-				}
-				st.add(r)
-			}
-			f1, mi := beatsBaselines(rows)
-			beatsF1, beatsMI = beatsF1+b2i(f1), beatsMI+b2i(mi)
 			ref, err := Reference(tr, bat.RoundTripEfficiency, ReferenceHolds, DefaultMIBins)
 			if err != nil {
 				b.Fatal(err)
@@ -68,18 +45,10 @@ func BenchmarkPopulation(b *testing.B) {
 			}
 		}
 	}
-	var tab strings.Builder
-	fmt.Fprintf(&tab, "%d days; targets F1 <= %g, MI <= %g bits, extra energy <= %g %%\n", len(days), DesignTarget.F1, DesignTarget.MIBits, DesignTarget.ExtraEnergyPct)
-	fmt.Fprintf(&tab, "%-12s %8s %8s %8s %6s %6s %6s %6s\n", "algorithm", "mean F1", "mean MI", "mean EE%", "F1 ok", "MI ok", "EE ok", "all")
-	for _, name := range order {
-		st := stats[name]
-		n := float64(st.days)
-		fmt.Fprintf(&tab, "%-12s %8.3f %8.3f %8.2f %6d %6d %6d %6d\n", name, st.f1/n, st.mi/n, st.energy/n, st.okF1, st.okMI, st.okEnergy, st.okAll)
-	}
-	fmt.Fprintf(&tab, "usapp beats best-effort, nill and stepping against the adaptive attacker: on F1 on %d days, on MI on %d days\n", beatsF1, beatsMI)
-	fmt.Fprintf(&tab, "non-causal reference meets MI and energy targets on %d of %d days\n", reachable, len(days))
+	tab := pop.table()
+	fmt.Fprintf(tab, "non-causal reference meets MI and energy targets on %d of %d days\n", reachable, len(days))
 	b.Log("\n" + tab.String())
-	if u := stats["usapp"]; u != nil {
+	if u := pop.stats["usapp"]; u != nil {
 		n := float64(u.days)
 		b.ReportMetric(u.f1/n, "usapp-mean-F1")
 		b.ReportMetric(u.mi/n, "usapp-mean-MI-bits")
@@ -89,16 +58,137 @@ func BenchmarkPopulation(b *testing.B) {
 	b.ReportMetric(float64(reachable), "reference-days-MI+energy")
 }
 
-// beatsBaselines reports whether usapp's adaptive-attacker F1 and its MI
-// are strictly below those of best-effort, NILL and stepping on one day.
-func beatsBaselines(rows []Row) (f1, mi bool) {
+// BenchmarkUSaPPTradeOff shows where USaPP's knobs move it over the same
+// population: a coarser level grid (Quantum, with Hysteresis kept at 1.25
+// quanta) and a longer median window. Run with -v to see the table:
+//
+//	go test ./privacy/eval -run xxx -bench USaPPTradeOff -benchtime 1x -v
+func BenchmarkUSaPPTradeOff(b *testing.B) {
+	days := populationDays(b)
+	algos := []energy.Algorithm{energy.BestEffort{}, energy.NILL{}, energy.Stepping{}}
+	for _, w := range []time.Duration{30 * time.Minute, time.Hour} {
+		for _, q := range []float64{200, 250, 300} {
+			u := energy.USaPP{Window: w, Quantum: q, Hysteresis: 1.25 * q}
+			algos = append(algos, renamed{u, fmt.Sprintf("usapp %v/%gW", w, q)})
+		}
+	}
+	var pop *population
+	for b.Loop() {
+		pop = measurePopulation(b, days, algos, energy.DefaultBattery())
+	}
+	tab := pop.table()
+	b.Log("\n" + tab.String())
+}
+
+// BenchmarkPopulationBySize is the population's mean worst-attacker F1,
+// MI and extra energy per algorithm at every capacity of the privacy-vs-
+// battery curve (power fixed at 3 kW). Run with -v to see the table:
+//
+//	go test ./privacy/eval -run xxx -bench PopulationBySize -benchtime 1x -v
+func BenchmarkPopulationBySize(b *testing.B) {
+	days := populationDays(b)
+	algos := energy.Algorithms()
+	tab := &strings.Builder{}
+	for b.Loop() {
+		tab.Reset()
+		fmt.Fprintf(tab, "%d days; cells: mean F1 / mean MI bits / mean extra energy %%\n%-6s", len(days), "kWh")
+		for _, a := range algos {
+			fmt.Fprintf(tab, " %20s", a.Name())
+		}
+		for _, bat := range Batteries(energy.DefaultBattery(), SweepCapacitiesKWh) {
+			pop := measurePopulation(b, days, algos, bat)
+			fmt.Fprintf(tab, "\n%-6g", bat.CapacityKWh)
+			for _, a := range algos {
+				st := pop.stats[a.Name()]
+				n := float64(st.days)
+				fmt.Fprintf(tab, " %20s", fmt.Sprintf("%.3f/%.3f/%.2f", st.f1/n, st.mi/n, st.energy/n))
+			}
+		}
+	}
+	b.Log("\n" + tab.String())
+}
+
+// renamed gives an algorithm with non-default parameters its own row.
+type renamed struct {
+	energy.Algorithm
+	name string
+}
+
+func (r renamed) Name() string { return r.name }
+
+// populationDays is the UK-DALE day and synthetic seeds 1..populationSeeds.
+func populationDays(b *testing.B) []*household.Trace {
+	tr, _, err := Builtin(SourceUKDALE, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	days := []*household.Trace{tr}
+	for s := int64(1); s <= populationSeeds; s++ {
+		tr, _, err := Builtin(SourceSynthetic, s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		days = append(days, tr)
+	}
+	return days
+}
+
+// population is every algorithm's worst-attacker figures summed over days,
+// and on how many days each beat best-effort, NILL and stepping against the
+// adaptive attacker.
+type population struct {
+	days             int
+	stats            map[string]*populationStats
+	order            []string
+	beatsF1, beatsMI map[string]int
+}
+
+func measurePopulation(b *testing.B, days []*household.Trace, algos []energy.Algorithm, bat energy.Battery) *population {
+	pop := &population{days: len(days), stats: map[string]*populationStats{}, beatsF1: map[string]int{}, beatsMI: map[string]int{}}
+	for _, tr := range days {
+		rows, err := Evaluate(tr, bat, algos, nilm.Attackers(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range Worst(rows) {
+			st := pop.stats[r.Algorithm]
+			if st == nil {
+				st = &populationStats{}
+				pop.stats[r.Algorithm] = st
+				pop.order = append(pop.order, r.Algorithm)
+			}
+			st.add(r)
+			f1, mi := beatsBaselines(rows, r.Algorithm)
+			pop.beatsF1[r.Algorithm] += b2i(f1)
+			pop.beatsMI[r.Algorithm] += b2i(mi)
+		}
+	}
+	return pop
+}
+
+func (pop *population) table() *strings.Builder {
+	tab := &strings.Builder{}
+	fmt.Fprintf(tab, "%d days; targets F1 <= %g, MI <= %g bits, extra energy <= %g %%; beats = days below best-effort, nill and stepping (adaptive attacker)\n", pop.days, DesignTarget.F1, DesignTarget.MIBits, DesignTarget.ExtraEnergyPct)
+	fmt.Fprintf(tab, "%-20s %8s %8s %8s %9s %6s %6s %6s %6s %9s %9s\n", "algorithm", "mean F1", "mean MI", "mean EE%", "mean cost", "F1 ok", "MI ok", "EE ok", "all", "beats F1", "beats MI")
+	for _, name := range pop.order {
+		st := pop.stats[name]
+		n := float64(st.days)
+		fmt.Fprintf(tab, "%-20s %8.3f %8.3f %8.2f %9.3f %6d %6d %6d %6d %9d %9d\n", name, st.f1/n, st.mi/n, st.energy/n, st.cost/n, st.okF1, st.okMI, st.okEnergy, st.okAll, pop.beatsF1[name], pop.beatsMI[name])
+	}
+	return tab
+}
+
+// beatsBaselines reports whether the named algorithm's adaptive-attacker F1
+// and its MI are strictly below those of best-effort, NILL and stepping on
+// one day (never for a baseline itself).
+func beatsBaselines(rows []Row, name string) (f1, mi bool) {
 	at := map[string]Row{}
 	for _, r := range rows {
 		if r.Attacker == "adaptive" {
 			at[r.Algorithm] = r
 		}
 	}
-	u := at["usapp"]
+	u := at[name]
 	f1, mi = true, true
 	for _, base := range []string{"best-effort", "nill", "stepping"} {
 		f1 = f1 && u.F1 < at[base].F1
@@ -109,14 +199,14 @@ func beatsBaselines(rows []Row) (f1, mi bool) {
 
 type populationStats struct {
 	days                        int
-	f1, mi, energy              float64
+	f1, mi, energy, cost        float64
 	okF1, okMI, okEnergy, okAll int
 }
 
 // add takes an algorithm's worst-attacker row for one day.
 func (s *populationStats) add(r Row) {
 	s.days++
-	s.f1, s.mi, s.energy = s.f1+r.F1, s.mi+r.MIBits, s.energy+r.ExtraEnergyPct
+	s.f1, s.mi, s.energy, s.cost = s.f1+r.F1, s.mi+r.MIBits, s.energy+r.ExtraEnergyPct, s.cost+r.Cost
 	f, m, e := r.F1 <= DesignTarget.F1, r.MIBits <= DesignTarget.MIBits, r.ExtraEnergyPct <= DesignTarget.ExtraEnergyPct && !math.IsNaN(r.ExtraEnergyPct)
 	s.okF1, s.okMI, s.okEnergy = s.okF1+b2i(f), s.okMI+b2i(m), s.okEnergy+b2i(e)
 	s.okAll += b2i(f && m && e)
