@@ -21,8 +21,8 @@ type USaPP struct {
 	QuietW     float64       // W, largest same-sign demand step in the last two steps of a quiet moment; 0 means 30
 	Band       float64       // guard band as a fraction of the SoC window at each end; 0 means 0.15
 	// PriceShift is the fraction of the SoC window by which the target moves
-	// up in the cheapest band and down in the dearest; 0 means 0.5, a
-	// negative value disables price shaping.
+	// up while the price is the lowest of the next 12 h and down while it is
+	// the highest; 0 means 0.5, a negative value disables price shaping.
 	PriceShift float64
 }
 
