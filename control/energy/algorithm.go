@@ -76,25 +76,26 @@ func (h *history) mean(k int) float64 {
 // estimate that a short spike cannot move but a load lasting more than half
 // the window does. It keeps the window sorted, so a push costs O(k).
 type slidingMedian struct {
-	recent []float64 // the window in arrival order, a ring once full
+	k      int       // window length
+	recent []float64 // the window in arrival order, a ring once k are held
 	next   int       // where the next value goes once the ring is full
 	sorted []float64 // the same values, ascending
 }
 
 func newSlidingMedian(k int) *slidingMedian {
 	k = max(k, 1)
-	return &slidingMedian{recent: make([]float64, 0, k), sorted: make([]float64, 0, k)}
+	return &slidingMedian{k: k, recent: make([]float64, 0, k), sorted: make([]float64, 0, k)}
 }
 
 // push adds p, dropping the oldest value once k are held. p must not be NaN
 // (Run.Validate rejects such demand).
 func (m *slidingMedian) push(p float64) {
-	if len(m.recent) < cap(m.recent) {
+	if len(m.recent) < m.k {
 		m.recent = append(m.recent, p)
 	} else {
 		old := m.recent[m.next]
 		m.recent[m.next] = p
-		m.next = (m.next + 1) % len(m.recent)
+		m.next = (m.next + 1) % m.k
 		i, _ := slices.BinarySearch(m.sorted, old)
 		m.sorted = slices.Delete(m.sorted, i, i+1)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/usapp/usapp/billing"
 	"github.com/usapp/usapp/control/energy"
+	"github.com/usapp/usapp/privacy/metrics"
 	"github.com/usapp/usapp/sim/household"
 )
 
@@ -186,10 +187,8 @@ func TestUSaPPUsesPrices(t *testing.T) {
 	if aware.SoC[first-1] <= blind.SoC[first-1]+0.1 {
 		t.Errorf("SoC entering the dear band %.3f kWh with prices, %.3f without: no price shaping", aware.SoC[first-1], blind.SoC[first-1])
 	}
-	var dearAware, dearBlind, costAware, costBlind float64
+	var dearAware, dearBlind float64
 	for i, c := range r.Prices {
-		costAware += aware.Metered[i] * c
-		costBlind += blind.Metered[i] * c
 		if c == dear {
 			dearAware += aware.Metered[i]
 			dearBlind += blind.Metered[i]
@@ -198,8 +197,9 @@ func TestUSaPPUsesPrices(t *testing.T) {
 	if dearAware >= dearBlind {
 		t.Errorf("grid energy in the dear band %.0f with prices, %.0f without (W-steps)", dearAware, dearBlind)
 	}
+	costAware, costBlind := metrics.Cost(aware.Metered, r.Prices, r.Step), metrics.Cost(blind.Metered, r.Prices, r.Step)
 	if costAware >= costBlind {
-		t.Errorf("price-aware cost %.1f not below price-blind %.1f", costAware, costBlind)
+		t.Errorf("price-aware cost %.3f not below price-blind %.3f", costAware, costBlind)
 	}
 }
 

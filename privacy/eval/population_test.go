@@ -118,17 +118,9 @@ func (r renamed) Name() string { return r.name }
 
 // populationDays is the UK-DALE day and synthetic seeds 1..populationSeeds.
 func populationDays(b *testing.B) []*household.Trace {
-	tr, _, err := Builtin(SourceUKDALE, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	days := []*household.Trace{tr}
-	for s := int64(1); s <= populationSeeds; s++ {
-		tr, _, err := Builtin(SourceSynthetic, s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		days = append(days, tr)
+	var days []*household.Trace
+	for _, d := range testDays(b, populationSeeds) {
+		days = append(days, d.trace)
 	}
 	return days
 }
