@@ -103,6 +103,11 @@ func (m *slidingMedian) push(p float64) {
 	m.sorted = slices.Insert(m.sorted, i, p)
 }
 
+// reset forgets every value held.
+func (m *slidingMedian) reset() {
+	m.recent, m.sorted, m.next = m.recent[:0], m.sorted[:0], 0
+}
+
 // median of the values held: the middle one, or the mean of the two middle
 // ones; 0 before the first push.
 func (m *slidingMedian) median() float64 {
@@ -114,6 +119,42 @@ func (m *slidingMedian) median() float64 {
 		return m.sorted[n/2]
 	}
 	return (m.sorted[n/2-1] + m.sorted[n/2]) / 2
+}
+
+// settledMedian is a causal demand estimate that follows a new load without
+// a window's lag: it restarts its median whenever demand steps by more than
+// stepW, and trusts the new run once it has lasted settle steps. Until then
+// it keeps the estimate it had, so a spike shorter than settle (a kettle)
+// never moves it, while a long load (an oven) moves it settle steps after it
+// starts and back settle steps after it ends. A trailing median of window k
+// does the same only after k/2 steps at both ends, and the battery carries
+// the whole load for that lag. Runs longer than k use the last k values.
+type settledMedian struct {
+	med    *slidingMedian
+	stepW  float64
+	settle int
+	run    int     // steps since the run began
+	last   float64 // the previous value pushed
+	est    float64
+}
+
+func newSettledMedian(k, settle int, stepW, first float64) *settledMedian {
+	return &settledMedian{med: newSlidingMedian(k), stepW: stepW, settle: max(settle, 1), last: first, est: first}
+}
+
+// push adds the demand of the next step and returns the estimate.
+func (m *settledMedian) push(p float64) float64 {
+	if math.Abs(p-m.last) > m.stepW {
+		m.med.reset()
+		m.run = 0
+	}
+	m.last = p
+	m.med.push(p)
+	m.run++
+	if m.run >= m.settle {
+		m.est = m.med.median()
+	}
+	return m.est
 }
 
 // steps converts a duration to whole steps, at least one.

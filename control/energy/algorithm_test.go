@@ -133,16 +133,18 @@ func TestUSaPPChangesRarely(t *testing.T) {
 	}
 }
 
-// USaPP's estimate is a trailing median: a five-minute spike does not move
-// the metered level (the battery serves it: that is the hiding), while a load
-// that lasts longer than half the window does, within the window, so the
-// battery does not carry it for long.
+// USaPP's estimate restarts at every large demand step and trusts the new
+// run after Settle (5 min): a 3-minute kettle does not move the metered
+// level (the battery serves it: that is the hiding), while a 2-hour oven
+// moves it soon after it starts and lets it go soon after it ends, so the
+// battery carries neither end for long. A 30-minute trailing median would
+// still hold the oven's level 12 minutes after it ended.
 func TestUSaPPFollowsLongLoadsOnly(t *testing.T) {
 	const base, kettle, oven = 300.0, 2500.0, 2000.0
 	demand := make([]float64, 6*60) // one-minute steps
 	for i := range demand {
 		demand[i] = base
-		if i >= 120 && i < 125 {
+		if i >= 120 && i < 123 {
 			demand[i] += kettle
 		}
 		if i >= 200 && i < 320 {
@@ -157,11 +159,14 @@ func TestUSaPPFollowsLongLoadsOnly(t *testing.T) {
 	checkPhysics(t, energy.DefaultBattery(), r, res)
 	for i := 115; i < 140; i++ {
 		if math.Abs(res.Metered[i]-res.Metered[114]) > 1 {
-			t.Fatalf("minute %d: metered %.0f W moved from %.0f W around a 5-minute spike", i, res.Metered[i], res.Metered[114])
+			t.Fatalf("minute %d: metered %.0f W moved from %.0f W around a 3-minute spike", i, res.Metered[i], res.Metered[114])
 		}
 	}
-	if got := res.Metered[225]; math.Abs(got-demand[225]) > 400 {
-		t.Errorf("25 minutes into a 2-hour load: metered %.0f W, demand %.0f W; the level did not follow", got, demand[225])
+	if got := res.Metered[212]; math.Abs(got-demand[212]) > 400 {
+		t.Errorf("12 minutes into a 2-hour load: metered %.0f W, demand %.0f W; the level did not follow", got, demand[212])
+	}
+	if got := res.Metered[332]; math.Abs(got-base) > 400 {
+		t.Errorf("12 minutes after a 2-hour load: metered %.0f W, demand %.0f W; the level did not come back", got, base)
 	}
 }
 

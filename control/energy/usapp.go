@@ -7,13 +7,16 @@ import (
 
 // USaPP is this project's hider; the package documentation explains the
 // design and why it resists each attacker. In short: the meter reads a flat
-// level on a coarse grid; the level jumps, whole, to the demand's trailing
-// median plus an SoC correction (and a price-shaped SoC target) only when
-// it has drifted far from it, at most once per MinGap unless the battery is
-// near a limit, and only at a quiet moment, when the demand has not itself
-// just stepped in the same direction.
+// level on a coarse grid through the home's standby load; the level jumps,
+// whole, to a demand median (restarted at every large demand step, trusted
+// after Settle) plus an SoC correction (and a price-shaped SoC target) only
+// when it has drifted far from it, at most once per MinGap unless the
+// battery is near a limit, and only at a quiet moment, when the demand has
+// not itself just stepped in the same direction.
 type USaPP struct {
-	Window     time.Duration // the demand estimate is the median over this trailing window; 0 means 30 min
+	Window     time.Duration // the demand estimate is a median over at most this trailing window; 0 means 30 min
+	Settle     time.Duration // a demand step larger than StepW restarts the median, trusted once the new run lasts this; 0 means 5 min
+	StepW      float64       // W, see Settle; 0 means 400
 	Horizon    time.Duration // the SoC correction steers to target over this; 0 means 2 h
 	Quantum    float64       // W, grid of levels; 0 means 200
 	Hysteresis float64       // W, drift from the estimate that earns a jump; 0 means 250
@@ -41,9 +44,11 @@ func (u USaPP) withDefaults() USaPP {
 		}
 	}
 	def(&u.Window, 30*time.Minute)
+	def(&u.Settle, 5*time.Minute)
 	def(&u.Horizon, 2*time.Hour)
 	def(&u.MinGap, 10*time.Minute)
 	deff(&u.Quantum, 200)
+	deff(&u.StepW, 400)
 	deff(&u.Hysteresis, 250)
 	deff(&u.QuietW, 30)
 	deff(&u.Band, 0.15)
@@ -63,12 +68,14 @@ func (u USaPP) Hide(b Battery, r Run) (*Result, error) {
 	hor, gap := steps(u.Horizon, r.Step), steps(u.MinGap, r.Step)
 	band := u.Band * (s.maxKWh - s.minKWh)
 	shape := newPriceShape(r.Prices, r.Step, u.PriceShift*(s.maxKWh-s.minKWh)/2)
-	est := newSlidingMedian(steps(u.Window, r.Step))
-	level, last := quantise(r.Demand[0], u.Quantum), 0
+	est := newSettledMedian(steps(u.Window, r.Step), steps(u.Settle, r.Step), u.StepW, r.Demand[0])
+	grid := levelGrid{quantum: u.Quantum, base: math.Inf(1)}
+	level, last := r.Demand[0], 0
 	for s.t < s.n() {
 		t := s.t
-		est.push(s.demand())
-		goal := math.Max(0, est.median()+s.correctionW(u.target(s, shape, t, hor), min(hor, s.n()-t)))
+		m := est.push(s.demand())
+		grid.see(m)
+		goal := math.Max(0, m+s.correctionW(u.target(s, shape, t, hor), min(hor, s.n()-t)))
 		dev := goal - level
 		sign := math.Copysign(1, dev)
 		lo, hi := s.window(min(t+1, s.n()-1))
@@ -77,13 +84,31 @@ func (u USaPP) Hide(b Battery, r Run) (*Result, error) {
 		due := t-last >= gap
 		if (math.Abs(dev) >= u.Hysteresis && due && quiet) ||
 			(urgent && math.Abs(dev) >= u.Quantum/2 && (quiet || due)) {
-			if next := quantise(goal, u.Quantum); next != level {
+			if next := grid.nearest(goal); next != level {
 				level, last = next, t
 			}
 		}
 		s.track(level)
 	}
 	return s.res, nil
+}
+
+// levelGrid is the set of metered levels USaPP may show: multiples of the
+// quantum offset so that the lowest demand estimate seen so far (the home's
+// standby load) is itself a level. The meter shows standby most of the day;
+// on a grid through 0 it would sit between two levels there, and the battery
+// would cycle the difference all day.
+type levelGrid struct {
+	quantum float64
+	base    float64 // lowest estimate seen; +Inf before the first
+}
+
+func (g *levelGrid) see(estimate float64) { g.base = math.Min(g.base, estimate) }
+
+// nearest is the level nearest w, never below the lowest level.
+func (g *levelGrid) nearest(w float64) float64 {
+	off := math.Mod(g.base, g.quantum)
+	return quantise(w-off, g.quantum) + off
 }
 
 // quiet reports whether step t is a moment at which a metered jump of the

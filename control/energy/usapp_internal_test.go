@@ -18,15 +18,70 @@ func TestSlidingMedianProperty(t *testing.T) {
 		m := newSlidingMedian(k)
 		for i, x := range xs {
 			m.push(x)
-			w := slices.Clone(xs[max(0, i-k+1) : i+1])
-			slices.Sort(w)
-			want := w[len(w)/2]
-			if len(w)%2 == 0 {
-				want = (w[len(w)/2-1] + w[len(w)/2]) / 2
-			}
+			want := medianOf(xs[max(0, i-k+1) : i+1])
 			if got := m.median(); got != want {
 				t.Fatalf("after %d pushes (k=%d): median %v, want %v", i+1, k, got, want)
 			}
+		}
+	})
+}
+
+// medianOf is the median recomputed from scratch.
+func medianOf(xs []float64) float64 {
+	w := slices.Clone(xs)
+	slices.Sort(w)
+	if len(w)%2 == 0 {
+		return (w[len(w)/2-1] + w[len(w)/2]) / 2
+	}
+	return w[len(w)/2]
+}
+
+// The settled median equals, after every push, the median of the current
+// run (the values since demand last stepped by more than stepW, at most the
+// last k) once that run has lasted settle values, and otherwise what it was
+// before the push (the first value to begin with).
+func TestSettledMedianProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		k := rapid.IntRange(1, 30).Draw(t, "k")
+		settle := rapid.IntRange(1, 10).Draw(t, "settle")
+		stepW := rapid.Float64Range(0, 1000).Draw(t, "stepW")
+		xs := rapid.SliceOfN(rapid.SampledFrom([]float64{100, 150, 300, 900, 2100, 2600}), 1, 200).Draw(t, "xs")
+		m := newSettledMedian(k, settle, stepW, xs[0])
+		want, start := xs[0], 0
+		for i, x := range xs {
+			if i > 0 && math.Abs(x-xs[i-1]) > stepW {
+				start = i
+			}
+			if i-start+1 >= settle {
+				want = medianOf(xs[max(start, i-k+1) : i+1])
+			}
+			if got := m.push(x); got != want {
+				t.Fatalf("push %d (k=%d settle=%d stepW=%.0f): estimate %v, want %v", i, k, settle, stepW, got, want)
+			}
+		}
+	})
+}
+
+// The level grid has the lowest estimate seen as a level, steps of one
+// quantum, and rounds to the nearest level at or above that lowest one.
+func TestLevelGridProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		q := rapid.Float64Range(50, 500).Draw(t, "quantum")
+		g := levelGrid{quantum: q, base: math.Inf(1)}
+		for _, e := range rapid.SliceOfN(rapid.Float64Range(0, 3000), 1, 20).Draw(t, "estimates") {
+			g.see(e)
+		}
+		if got := g.nearest(g.base); math.Abs(got-g.base) > 1e-9 {
+			t.Fatalf("standby %v is not a level: nearest %v", g.base, got)
+		}
+		w := rapid.Float64Range(0, 6000).Draw(t, "w")
+		got := g.nearest(w)
+		k := (got - g.base) / q
+		if math.Abs(k-math.Round(k)) > 1e-9 {
+			t.Fatalf("level %v is not standby %v plus whole quanta of %v", got, g.base, q)
+		}
+		if lowest := math.Mod(g.base, q); got < lowest-1e-9 || (w >= lowest && math.Abs(got-w) > q/2+1e-9) {
+			t.Fatalf("nearest(%v) = %v with quantum %v and lowest level %v", w, got, q, lowest)
 		}
 	})
 }

@@ -190,8 +190,13 @@ func testDays(tb testing.TB, seeds int64) []testDay {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	days := []testDay{{"UK-DALE", tr}}
-	for s := int64(1); s <= seeds; s++ {
+	return append([]testDay{{"UK-DALE", tr}}, syntheticDays(tb, 1, seeds)...)
+}
+
+// syntheticDays is the synthetic homes with seeds from..to.
+func syntheticDays(tb testing.TB, from, to int64) []testDay {
+	var days []testDay
+	for s := from; s <= to; s++ {
 		tr, _, err := Builtin(SourceSynthetic, s)
 		if err != nil {
 			tb.Fatal(err)

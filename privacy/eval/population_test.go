@@ -58,18 +58,63 @@ func BenchmarkPopulation(b *testing.B) {
 	b.ReportMetric(float64(reachable), "reference-days-MI+energy")
 }
 
+// Over the population USaPP keeps the figures BENCHMARKS.md reports for it
+// (measured: all three targets on 8 of 21 days, mean extra energy 2.63 %,
+// mean worst F1 0.035, lower adaptive F1 than best-effort, NILL and stepping
+// on 19 days), with a small margin. The version before the settled median
+// and the standby grid met all three on 4 days at 3.63 %.
+func TestUSaPPPopulation(t *testing.T) {
+	pop := measurePopulation(t, populationDays(t), []energy.Algorithm{energy.BestEffort{}, energy.NILL{}, energy.Stepping{}, energy.USaPP{}}, energy.DefaultBattery())
+	u := pop.stats["usapp"]
+	n := float64(u.days)
+	if u.okAll < 7 {
+		t.Errorf("all three targets on %d of %d days, want at least 7 (measured 8)", u.okAll, u.days)
+	}
+	if e := u.energy / n; e > 2.8 {
+		t.Errorf("mean extra energy %.2f %%, want <= 2.8 (measured 2.63)", e)
+	}
+	if f := u.f1 / n; f > 0.05 {
+		t.Errorf("mean worst F1 %.3f, want <= 0.05 (measured 0.035)", f)
+	}
+	if b := pop.beatsF1["usapp"]; b < 17 {
+		t.Errorf("beats the baselines on adaptive F1 on %d days, want at least 17 (measured 19)", b)
+	}
+	if t.Failed() {
+		t.Log("\n" + pop.table().String())
+	}
+}
+
+// BenchmarkPopulationHeldOut is BenchmarkPopulation's table for USaPP and
+// the three baselines on synthetic seeds 21-60, homes that were not looked
+// at when USaPP's defaults were chosen. Run with -v to see the table:
+//
+//	go test ./privacy/eval -run xxx -bench PopulationHeldOut -benchtime 1x -v
+func BenchmarkPopulationHeldOut(b *testing.B) {
+	var days []*household.Trace
+	for _, d := range syntheticDays(b, populationSeeds+1, populationSeeds+40) {
+		days = append(days, d.trace)
+	}
+	algos := []energy.Algorithm{energy.BestEffort{}, energy.NILL{}, energy.Stepping{}, energy.USaPP{}}
+	var pop *population
+	for b.Loop() {
+		pop = measurePopulation(b, days, algos, energy.DefaultBattery())
+	}
+	b.Log("\n" + pop.table().String())
+}
+
 // BenchmarkUSaPPTradeOff shows where USaPP's knobs move it over the same
 // population: a coarser level grid (Quantum, with Hysteresis kept at 1.25
-// quanta) and a longer median window. Run with -v to see the table:
+// quanta) and a longer Settle, the time a new demand level must last before
+// the level follows it. Run with -v to see the table:
 //
 //	go test ./privacy/eval -run xxx -bench USaPPTradeOff -benchtime 1x -v
 func BenchmarkUSaPPTradeOff(b *testing.B) {
 	days := populationDays(b)
 	algos := []energy.Algorithm{energy.BestEffort{}, energy.NILL{}, energy.Stepping{}}
-	for _, w := range []time.Duration{30 * time.Minute, time.Hour} {
-		for _, q := range []float64{200, 250, 300} {
-			u := energy.USaPP{Window: w, Quantum: q, Hysteresis: 1.25 * q}
-			algos = append(algos, renamed{u, fmt.Sprintf("usapp %v/%gW", w, q)})
+	for _, settle := range []time.Duration{5 * time.Minute, 10 * time.Minute, 20 * time.Minute} {
+		for _, q := range []float64{200, 300} {
+			u := energy.USaPP{Settle: settle, Quantum: q, Hysteresis: 1.25 * q}
+			algos = append(algos, renamed{u, fmt.Sprintf("usapp %v/%gW", settle, q)})
 		}
 	}
 	var pop *population
@@ -117,7 +162,7 @@ type renamed struct {
 func (r renamed) Name() string { return r.name }
 
 // populationDays is the UK-DALE day and synthetic seeds 1..populationSeeds.
-func populationDays(b *testing.B) []*household.Trace {
+func populationDays(b testing.TB) []*household.Trace {
 	var days []*household.Trace
 	for _, d := range testDays(b, populationSeeds) {
 		days = append(days, d.trace)
@@ -135,7 +180,7 @@ type population struct {
 	beatsF1, beatsMI map[string]int
 }
 
-func measurePopulation(b *testing.B, days []*household.Trace, algos []energy.Algorithm, bat energy.Battery) *population {
+func measurePopulation(b testing.TB, days []*household.Trace, algos []energy.Algorithm, bat energy.Battery) *population {
 	pop := &population{days: len(days), stats: map[string]*populationStats{}, beatsF1: map[string]int{}, beatsMI: map[string]int{}}
 	for _, tr := range days {
 		rows, err := Evaluate(tr, bat, algos, nilm.Attackers(), Options{})
