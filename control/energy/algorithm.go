@@ -128,30 +128,29 @@ func (m *slidingMedian) median() float64 {
 // never moves it, while a long load (an oven) moves it settle steps after it
 // starts and back settle steps after it ends. A trailing median of window k
 // does the same only after k/2 steps at both ends, and the battery carries
-// the whole load for that lag. Runs longer than k use the last k values.
+// the whole load for that lag. Runs longer than k use the last k values,
+// and a settle longer than k means k.
 type settledMedian struct {
-	med    *slidingMedian
+	med    *slidingMedian // the current run, its last k values
 	stepW  float64
 	settle int
-	run    int     // steps since the run began
 	last   float64 // the previous value pushed
 	est    float64
 }
 
 func newSettledMedian(k, settle int, stepW, first float64) *settledMedian {
-	return &settledMedian{med: newSlidingMedian(k), stepW: stepW, settle: max(settle, 1), last: first, est: first}
+	med := newSlidingMedian(k)
+	return &settledMedian{med: med, stepW: stepW, settle: min(max(settle, 1), med.k), last: first, est: first}
 }
 
 // push adds the demand of the next step and returns the estimate.
 func (m *settledMedian) push(p float64) float64 {
 	if math.Abs(p-m.last) > m.stepW {
 		m.med.reset()
-		m.run = 0
 	}
 	m.last = p
 	m.med.push(p)
-	m.run++
-	if m.run >= m.settle {
+	if len(m.med.recent) >= m.settle {
 		m.est = m.med.median()
 	}
 	return m.est

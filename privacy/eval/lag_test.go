@@ -36,14 +36,12 @@ func BenchmarkMedianLag(b *testing.B) {
 // lagCostPct is the extra energy (%) of a level that is the median of p over
 // the window span(t) returns, clipped to the series.
 func lagCostPct(p []float64, span func(t int) (from, to int)) float64 {
-	const eta = 0.9
-	var served, total float64
+	levels := make([]float64, len(p))
 	for t := range p {
 		from, to := span(t)
 		w := slices.Clone(p[max(from, 0):min(to, len(p))])
 		slices.Sort(w)
-		served += max(0, p[t]-w[len(w)/2])
-		total += p[t]
+		levels[t] = w[len(w)/2]
 	}
-	return 100 * (1/eta - 1) * served / total
+	return servedLossPct(p, levels, 0.9)
 }

@@ -82,23 +82,31 @@ func Reference(tr *household.Trace, efficiency float64, holds []int, bins int) (
 	}
 	seg := newSegmenter(p, kmax)
 	out := make([]ReferencePoint, 0, len(holds))
-	var energy float64
-	for _, w := range p {
-		energy += w
-	}
 	for _, k := range holds {
 		levels := seg.levels(k)
-		var served float64
-		for t, w := range p {
-			served += math.Max(0, w-levels[t])
-		}
-		pt := ReferencePoint{Holds: k, MIBits: metrics.MutualInformation(p, levels, bins)}
-		if energy > 0 {
-			pt.ExtraEnergyPct = 100 * (1/efficiency - 1) * served / energy
-		}
-		out = append(out, pt)
+		out = append(out, ReferencePoint{
+			Holds:          k,
+			MIBits:         metrics.MutualInformation(p, levels, bins),
+			ExtraEnergyPct: servedLossPct(p, levels, efficiency),
+		})
 	}
 	return out, nil
+}
+
+// servedLossPct is the first-order extra energy (%) of metering levels
+// instead of demand p with a battery of round-trip efficiency η:
+// 100·(1/η − 1)·Σ(p − level)⁺ / Σp, the losses on every watt the battery
+// serves; 0 for a demand with no energy.
+func servedLossPct(p, levels []float64, efficiency float64) float64 {
+	var served, energy float64
+	for t, w := range p {
+		served += math.Max(0, w-levels[t])
+		energy += w
+	}
+	if energy == 0 {
+		return 0
+	}
+	return 100 * (1/efficiency - 1) * served / energy
 }
 
 // segmenter holds the optimal-partitioning tables for up to kmax pieces:
