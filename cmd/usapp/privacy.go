@@ -70,6 +70,7 @@ func (c *privacyEvalCmd) run(stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "evaluated none + %d algorithm(s) x %d attacker(s) in %v\n", len(algos), len(attackers), time.Since(t0).Round(time.Millisecond))
 	writeTable(stdout, rep.Rows, billing.DefaultTariff().Currency)
+	writeStanding(stdout, rep.Rows)
 	if c.Floor {
 		progress := func(alg string) { fmt.Fprintf(stderr, "MI floor: %s...\n", alg) }
 		if err := eval.AddFloors(tr, rep, b, opts.MIBins, progress); err != nil {
@@ -221,6 +222,43 @@ func writeTable(w io.Writer, rows []eval.Row, currency string) {
 			r.ExtraEnergyPct, r.LossesKWh, r.SoCDriftKWh, r.PeakKW, r.Cost)
 	}
 	tw.Flush()
+}
+
+// writeStanding says, per hiding algorithm, which of the design target's
+// goals its worst attacker leaves met and whether it beats the baselines.
+func writeStanding(w io.Writer, rows []eval.Row) {
+	t := eval.DesignTarget
+	fmt.Fprintf(w, "\ndesign target (worst attacker): F1 <= %g, MI <= %g bits, extra energy <= %g %%; beats: adaptive-attacker F1 / MI below %s\n",
+		t.F1, t.MIBits, t.ExtraEnergyPct, strings.Join(eval.GoalBaselines, ", "))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "algorithm\tF1\tMI\tenergy\tall three\tbeats F1\tbeats MI\t")
+	partial := false
+	for _, s := range t.Stand(rows, eval.GoalBaselines) {
+		if s.Worst.Algorithm == "none" {
+			continue
+		}
+		beatsF1, beatsMI := "-", "-"
+		switch {
+		case slices.Contains(eval.GoalBaselines, s.Worst.Algorithm):
+		case s.Compared < len(eval.GoalBaselines):
+			partial = true
+		default:
+			beatsF1, beatsMI = yesNo(s.BeatsF1), yesNo(s.BeatsMI)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Worst.Algorithm,
+			yesNo(s.F1), yesNo(s.MI), yesNo(s.Energy), yesNo(s.All()), beatsF1, beatsMI)
+	}
+	tw.Flush()
+	if partial {
+		fmt.Fprintln(w, "(beats: needs every baseline and the adaptive attacker; use --algo all and --attacker all or adaptive)")
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 func writeSweep(w io.Writer, rows []eval.Row) {

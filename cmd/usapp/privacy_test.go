@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,50 @@ func TestPrivacyEvalUKDALE(t *testing.T) {
 	for _, e := range entries {
 		if data, _ := os.ReadFile(filepath.Join(figs, e.Name())); !bytes.HasPrefix(data, []byte("\x89PNG")) {
 			t.Errorf("%s is not a PNG", e.Name())
+		}
+	}
+}
+
+// The standing table agrees with the JSON rows: each algorithm's energy
+// column says whether its worst row is within the design target.
+func TestPrivacyEvalStanding(t *testing.T) {
+	js := filepath.Join(t.TempDir(), "rows.json")
+	out, _, err := privacyEval(t, "--data", "synthetic", "--seed", "4", "--json", js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worstEnergy := map[string]float64{}
+	worstF1 := map[string]float64{}
+	for _, r := range readRows(t, js) {
+		a, f1 := r["algorithm"].(string), r["f1"].(float64)
+		if f1 >= worstF1[a] {
+			worstF1[a], worstEnergy[a] = f1, r["extra_energy_pct"].(float64)
+		}
+	}
+	_, table, ok := strings.Cut(out, "design target")
+	if !ok {
+		t.Fatalf("no standing table:\n%s", out)
+	}
+	lines := map[string][]string{}
+	for _, line := range strings.Split(table, "\n")[1:] {
+		if f := strings.Fields(line); len(f) == 7 {
+			lines[f[0]] = f
+		}
+	}
+	if _, ok := lines["none"]; ok {
+		t.Error("the standing table lists none, which hides nothing")
+	}
+	for _, a := range names(energy.Algorithms()) {
+		f, ok := lines[a]
+		if !ok {
+			t.Fatalf("standing table lacks %s:\n%s", a, table)
+		}
+		if want := yesNo(worstEnergy[a] <= eval.DesignTarget.ExtraEnergyPct); f[3] != want {
+			t.Errorf("%s: energy column %q, want %q (worst row %.2f %%)", a, f[3], want, worstEnergy[a])
+		}
+		isBase := slices.Contains(eval.GoalBaselines, a)
+		if (f[5] == "-") != isBase {
+			t.Errorf("%s: beats column %q; baselines show -, the others yes or no", a, f[5])
 		}
 	}
 }

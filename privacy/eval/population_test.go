@@ -2,7 +2,6 @@ package eval
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -202,16 +201,14 @@ func BenchmarkUSaPPSettingsHindsight(b *testing.B) {
 				b.Fatal(err)
 			}
 			var any, anyBeats bool
-			for _, r := range Worst(rows) {
-				if !meetsTargets(r) {
-					continue
-				}
-				if r.Algorithm == "usapp" {
+			for _, s := range DesignTarget.Stand(rows, GoalBaselines) {
+				switch {
+				case !s.All():
+				case s.Worst.Algorithm == "usapp":
 					defaults++
-					continue
+				default:
+					any, anyBeats = true, anyBeats || (s.BeatsF1 && s.BeatsMI)
 				}
-				f1, mi := beatsBaselines(rows, r.Algorithm)
-				any, anyBeats = true, anyBeats || (f1 && mi)
 			}
 			reach, reachBeats = reach+b2i(any), reachBeats+b2i(anyBeats)
 		}
@@ -241,10 +238,17 @@ func traces(days []testDay) []*household.Trace {
 	return out
 }
 
-// baselines are the published hiders the goal asks ours to beat; see
-// beatsBaselines.
+// baselines are GoalBaselines as algorithms with their default parameters.
 func baselines() []energy.Algorithm {
-	return []energy.Algorithm{energy.BestEffort{}, energy.NILL{}, energy.Stepping{}}
+	out := make([]energy.Algorithm, len(GoalBaselines))
+	for i, name := range GoalBaselines {
+		a, err := energy.Lookup(name)
+		if err != nil {
+			panic(err)
+		}
+		out[i] = a
+	}
+	return out
 }
 
 // population is every algorithm's worst-attacker figures summed over days,
@@ -264,17 +268,17 @@ func measurePopulation(b testing.TB, days []*household.Trace, algos []energy.Alg
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, r := range Worst(rows) {
-			st := pop.stats[r.Algorithm]
+		for _, s := range DesignTarget.Stand(rows, GoalBaselines) {
+			name := s.Worst.Algorithm
+			st := pop.stats[name]
 			if st == nil {
 				st = &populationStats{}
-				pop.stats[r.Algorithm] = st
-				pop.order = append(pop.order, r.Algorithm)
+				pop.stats[name] = st
+				pop.order = append(pop.order, name)
 			}
-			st.add(r)
-			f1, mi := beatsBaselines(rows, r.Algorithm)
-			pop.beatsF1[r.Algorithm] += b2i(f1)
-			pop.beatsMI[r.Algorithm] += b2i(mi)
+			st.add(s)
+			pop.beatsF1[name] += b2i(s.BeatsF1)
+			pop.beatsMI[name] += b2i(s.BeatsMI)
 		}
 	}
 	return pop
@@ -292,51 +296,19 @@ func (pop *population) table() *strings.Builder {
 	return tab
 }
 
-// beatsBaselines reports whether the named algorithm's adaptive-attacker F1
-// and its MI are strictly below those of best-effort, NILL and stepping on
-// one day (never for a baseline itself).
-func beatsBaselines(rows []Row, name string) (f1, mi bool) {
-	at := map[string]Row{}
-	for _, r := range rows {
-		if r.Attacker == "adaptive" {
-			at[r.Algorithm] = r
-		}
-	}
-	u := at[name]
-	f1, mi = true, true
-	for _, base := range baselines() {
-		f1 = f1 && u.F1 < at[base.Name()].F1
-		mi = mi && u.MIBits < at[base.Name()].MIBits
-	}
-	return f1, mi
-}
-
 type populationStats struct {
 	days                        int
 	f1, mi, energy, cost        float64
 	okF1, okMI, okEnergy, okAll int
 }
 
-// add takes an algorithm's worst-attacker row for one day.
-func (s *populationStats) add(r Row) {
+// add takes an algorithm's standing on one day.
+func (s *populationStats) add(st Standing) {
+	r := st.Worst
 	s.days++
 	s.f1, s.mi, s.energy, s.cost = s.f1+r.F1, s.mi+r.MIBits, s.energy+r.ExtraEnergyPct, s.cost+r.Cost
-	f, m, e := targetsMet(r)
-	s.okF1, s.okMI, s.okEnergy = s.okF1+b2i(f), s.okMI+b2i(m), s.okEnergy+b2i(e)
-	s.okAll += b2i(f && m && e)
-}
-
-// targetsMet says which of DesignTarget's three targets a worst-attacker row
-// meets.
-func targetsMet(r Row) (f1, mi, energy bool) {
-	return r.F1 <= DesignTarget.F1, r.MIBits <= DesignTarget.MIBits,
-		r.ExtraEnergyPct <= DesignTarget.ExtraEnergyPct && !math.IsNaN(r.ExtraEnergyPct)
-}
-
-// meetsTargets reports whether a worst-attacker row meets all three.
-func meetsTargets(r Row) bool {
-	f, m, e := targetsMet(r)
-	return f && m && e
+	s.okF1, s.okMI, s.okEnergy = s.okF1+b2i(st.F1), s.okMI+b2i(st.MI), s.okEnergy+b2i(st.Energy)
+	s.okAll += b2i(st.All())
 }
 
 func b2i(b bool) int {

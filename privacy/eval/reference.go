@@ -18,19 +18,6 @@ var ReferenceHolds = []int{1, 2, 3, 4, 6, 8, 12, 24}
 // days of one-minute samples, enough for the 37-hour UCI excerpt.
 const MaxReferenceSamples = 2 * 1440
 
-// Target is a set of goals for a hider at one battery: the worst attacker's
-// event F1, the mutual information and the extra energy, each at most.
-type Target struct {
-	F1             float64
-	MIBits         float64
-	ExtraEnergyPct float64
-}
-
-// DesignTarget is C3.load-hiding's goal for a 2 kWh / 3 kW battery returned
-// to its starting charge (issue 3): F1 ≤ 0.10, MI ≤ 0.5 bits, extra energy
-// ≤ 3 %.
-var DesignTarget = Target{F1: 0.10, MIBits: 0.5, ExtraEnergyPct: 3}
-
 // ReferencePoint is one point of the non-causal reference trade-off: what a
 // hider that holds the metered load at Holds flat levels would leak and
 // spend.
