@@ -23,28 +23,90 @@ func MutualInformation(x, y []float64, bins int) float64 {
 	if n == 0 {
 		return 0
 	}
-	bx, by := Bins(x, bins), Bins(y, bins)
-	joint := make([]int, bins*bins)
-	px, py := make([]int, bins), make([]int, bins)
-	for i := range n {
-		joint[bx[i]*bins+by[i]]++
-		px[bx[i]]++
-		py[by[i]]++
+	return miOfLabels(Bins(x, bins), Bins(y, bins), bins, bins)
+}
+
+// MutualInformationWidth is I(x; y) in bits, plug-in as [MutualInformation],
+// but both series share fixed bins of width watts starting at 0: value v falls
+// in bin ⌊v/width⌋, whatever either series' range. One sample far above the
+// rest cannot then widen every other bin, which binning over a series' own
+// range allows (a hider that passes one spike through makes its own level
+// changes finer than the bins). Values must be finite and not negative, as
+// power traces are; others, an empty series or width ≤ 0 give NaN, and so do
+// series of different lengths or more than maxWidthBins bins.
+func MutualInformationWidth(x, y []float64, width float64) float64 {
+	if len(x) != len(y) || !(width > 0) || math.IsInf(width, 1) || len(x) == 0 {
+		return math.NaN()
 	}
-	fn := float64(n)
+	bx, nx := fixedBins(x, width)
+	by, ny := fixedBins(y, width)
+	if bx == nil || by == nil {
+		return math.NaN()
+	}
+	return miOfLabels(bx, by, nx, ny)
+}
+
+// maxWidthBins bounds the bins of [MutualInformationWidth] so that a tiny
+// width on a large value cannot exhaust memory: a 1 W bin up to 100 kW.
+const maxWidthBins = 100_000
+
+// fixedBins is ⌊v/width⌋ for every v and one more than the largest, or nil
+// for a value that is negative, not finite or past maxWidthBins.
+func fixedBins(x []float64, width float64) ([]int, int) {
+	idx := make([]int, len(x))
+	n := 0
+	for i, v := range x {
+		f := math.Floor(v / width)
+		if !(f >= 0) || f >= maxWidthBins {
+			return nil, 0
+		}
+		idx[i] = int(f)
+		n = max(n, idx[i]+1)
+	}
+	return idx, n
+}
+
+// miOfLabels is the plug-in I(a; b) in bits of two label series, labels of a
+// in [0, na) and of b in [0, nb), from their joint counts over the occupied
+// cells.
+// A dense table when it is small (32 × 32 bins is the common case), a map of
+// the occupied cells otherwise.
+func miOfLabels(a, b []int, na, nb int) float64 {
+	pa, pb := make([]int, na), make([]int, nb)
+	for i := range a {
+		pa[a[i]]++
+		pb[b[i]]++
+	}
+	fn := float64(len(a))
 	var mi float64
-	for a := range bins {
-		for b := range bins {
-			c := joint[a*bins+b]
-			if c == 0 {
-				continue
+	cell := func(i, j, c int) {
+		// p(i,j)/(p(i)p(j)) = c·n/(pa·pb)
+		mi += float64(c) / fn * math.Log2(float64(c)*fn/(float64(pa[i])*float64(pb[j])))
+	}
+	if na*nb <= denseCells {
+		joint := make([]int, na*nb)
+		for i := range a {
+			joint[a[i]*nb+b[i]]++
+		}
+		for k, c := range joint {
+			if c > 0 {
+				cell(k/nb, k%nb, c)
 			}
-			// p(a,b)/(p(a)p(b)) = c·n/(px·py)
-			mi += float64(c) / fn * math.Log2(float64(c)*fn/(float64(px[a])*float64(py[b])))
+		}
+	} else {
+		joint := map[[2]int]int{}
+		for i := range a {
+			joint[[2]int{a[i], b[i]}]++
+		}
+		for k, c := range joint {
+			cell(k[0], k[1], c)
 		}
 	}
 	return math.Max(mi, 0) // rounding can leave -1e-17 for independent series
 }
+
+// denseCells is the largest joint table miOfLabels allocates densely.
+const denseCells = 1 << 16
 
 // Entropy is H(x) in bits of x binned as in [MutualInformation]; it equals
 // MutualInformation(x, x, bins).

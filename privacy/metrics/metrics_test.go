@@ -105,6 +105,47 @@ func TestMutualInformation(t *testing.T) {
 	}
 }
 
+// The fixed-width estimate is blind to the metered series' range: a hider
+// that shows two levels 100 W apart following the demand leaks one bit, and
+// a single 5 kW sample cannot hide that, as it can from 32 bins over the
+// series' own range (100 and 200 W then share the first bin).
+func TestMutualInformationWidth(t *testing.T) {
+	n := 1000
+	demand, metered := make([]float64, n), make([]float64, n)
+	for i := range n {
+		demand[i], metered[i] = 150, 100
+		if i%2 == 1 {
+			demand[i], metered[i] = 950, 200
+		}
+	}
+	if mi := MutualInformationWidth(demand, metered, 100); !near(mi, 1) {
+		t.Fatalf("two levels following two demand bins: %v bits, want 1", mi)
+	}
+	metered[0] = 5000
+	own, fixed := MutualInformation(demand, metered, 32), MutualInformationWidth(demand, metered, 100)
+	if own > 0.05 || fixed < 0.95 {
+		t.Errorf("with one 5 kW spike: own-range bins %.3f bits, fixed 100 W bins %.3f; want about 0 and about 1", own, fixed)
+	}
+	// 50, 150, 150, 250 W in 100 W bins: labels 0, 1, 1, 2, so I(x; x) =
+	// H(x) = 1.5 bits; a copy shifted within its bins carries the same.
+	x := []float64{50, 150, 150, 250}
+	y := []float64{0, 199, 101, 299}
+	if a, b := MutualInformationWidth(x, x, 100), MutualInformationWidth(x, y, 100); !near(a, 1.5) || !near(b, 1.5) {
+		t.Errorf("I(x; x) = %v, I(x; y) = %v, want 1.5 bits each", a, b)
+	}
+	for name, bad := range map[string]float64{
+		"width 0": MutualInformationWidth(x, y, 0), "width NaN": MutualInformationWidth(x, y, math.NaN()),
+		"lengths": MutualInformationWidth(x, y[:3], 100), "empty": MutualInformationWidth(nil, nil, 100),
+		"negative":      MutualInformationWidth([]float64{-1}, []float64{1}, 100),
+		"NaN value":     MutualInformationWidth([]float64{math.NaN()}, []float64{1}, 100),
+		"too many bins": MutualInformationWidth([]float64{1e6}, []float64{1}, 1),
+	} {
+		if !math.IsNaN(bad) {
+			t.Errorf("%s: %v, want NaN", name, bad)
+		}
+	}
+}
+
 func TestPearson(t *testing.T) {
 	x := []float64{1, 5, 2, 8, 3}
 	lin, neg := make([]float64, len(x)), make([]float64, len(x))
