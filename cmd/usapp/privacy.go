@@ -189,11 +189,7 @@ func pickAlgorithms(name string) ([]energy.Algorithm, error) {
 	}
 	a, err := energy.Lookup(name)
 	if err != nil {
-		var names []string
-		for _, a := range energy.Algorithms() {
-			names = append(names, a.Name())
-		}
-		return nil, hinted(err, "--algo takes all, none or one of: "+strings.Join(names, ", "))
+		return nil, hinted(err, "--algo takes all, none or one of: "+strings.Join(energy.Names(), ", "))
 	}
 	return []energy.Algorithm{a}, nil
 }
@@ -204,11 +200,7 @@ func pickAttackers(name string) ([]nilm.Attacker, error) {
 	}
 	a, err := nilm.Lookup(name)
 	if err != nil {
-		var names []string
-		for _, a := range nilm.Attackers() {
-			names = append(names, a.Name())
-		}
-		return nil, hinted(err, "--attacker takes all or one of: "+strings.Join(names, ", "))
+		return nil, hinted(err, "--attacker takes all or one of: "+strings.Join(nilm.Names(), ", "))
 	}
 	return []nilm.Attacker{a}, nil
 }

@@ -35,18 +35,25 @@ func Algorithms() []Algorithm {
 	return as
 }
 
+// Names returns the names of Algorithms(), in the same order.
+func Names() []string {
+	var names []string
+	for _, a := range Algorithms() {
+		names = append(names, a.Name())
+	}
+	return names
+}
+
 // Lookup returns the algorithm with the given name and default parameters.
 // An unknown name is an error wrapping ErrUnknownAlgorithm that lists the
 // valid ones.
 func Lookup(name string) (Algorithm, error) {
-	var names []string
 	for _, a := range Algorithms() {
 		if a.Name() == name {
 			return a, nil
 		}
-		names = append(names, a.Name())
 	}
-	return nil, fmt.Errorf("%w %q; valid: %s", ErrUnknownAlgorithm, name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("%w %q; valid: %s", ErrUnknownAlgorithm, name, strings.Join(Names(), ", "))
 }
 
 // history gives algorithms causal views of the demand: means over trailing

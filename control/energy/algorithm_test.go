@@ -258,8 +258,8 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("Lookup(%q) = %v, %v", a.Name(), got, err)
 		}
 	}
-	if want := []string{"best-effort", "nill", "random", "stepping", "usapp"}; !slices.Equal(names, want) {
-		t.Errorf("names %v, want %v", names, want)
+	if want := []string{"best-effort", "nill", "random", "stepping", "usapp"}; !slices.Equal(names, want) || !slices.Equal(energy.Names(), want) {
+		t.Errorf("names %v, Names() %v, want %v", names, energy.Names(), want)
 	}
 	if _, err := energy.Lookup("none"); !errors.Is(err, energy.ErrUnknownAlgorithm) {
 		t.Errorf("Lookup(none) = %v", err)

@@ -30,10 +30,12 @@ func BenchmarkMIEstimators(b *testing.B) {
 		{"200 W bins", func(p, q []float64) float64 { return metrics.MutualInformationWidth(p, q, 200) }},
 	}
 	sum := map[string][]float64{}
+	var order []string // "none", then algos, as the runs come
 	beats := make([]int, len(estimators))
 	for b.Loop() {
 		clear(sum)
 		clear(beats)
+		order = order[:0]
 		for _, tr := range days {
 			rep, err := EvaluateReport(tr, energy.DefaultBattery(), algos, nil, Options{})
 			if err != nil {
@@ -45,6 +47,7 @@ func BenchmarkMIEstimators(b *testing.B) {
 					mi[run.Algorithm] = est.mi(tr.Mains, run.Metered)
 					if sum[run.Algorithm] == nil {
 						sum[run.Algorithm] = make([]float64, len(estimators))
+						order = append(order, run.Algorithm)
 					}
 					sum[run.Algorithm][e] += mi[run.Algorithm] / float64(len(days))
 				}
@@ -61,7 +64,7 @@ func BenchmarkMIEstimators(b *testing.B) {
 	for _, est := range estimators {
 		fmt.Fprintf(tab, " %18s", est.name)
 	}
-	for _, name := range append([]string{"none"}, names(algos)...) {
+	for _, name := range order {
 		fmt.Fprintf(tab, "\n%-12s", name)
 		for _, v := range sum[name] {
 			fmt.Fprintf(tab, " %18.3f", v)
@@ -72,12 +75,4 @@ func BenchmarkMIEstimators(b *testing.B) {
 		fmt.Fprintf(tab, " %13d days", n)
 	}
 	b.Log("\n" + tab.String())
-}
-
-func names(algos []energy.Algorithm) []string {
-	out := make([]string, len(algos))
-	for i, a := range algos {
-		out[i] = a.Name()
-	}
-	return out
 }

@@ -68,8 +68,7 @@ func fixedBins(x []float64, width float64) ([]int, int) {
 
 // miOfLabels is the plug-in I(a; b) in bits of two label series, labels of a
 // in [0, na) and of b in [0, nb), from their joint counts over the occupied
-// cells.
-// A dense table when it is small (32 × 32 bins is the common case), a map of
+// cells: a dense table when it is small (32 × 32 bins is the common case), a map of
 // the occupied cells otherwise.
 func miOfLabels(a, b []int, na, nb int) float64 {
 	pa, pb := make([]int, na), make([]int, nb)

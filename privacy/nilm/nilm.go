@@ -76,16 +76,23 @@ func Attackers() []Attacker {
 	return all
 }
 
+// Names returns the names of Attackers(), in the same order.
+func Names() []string {
+	var names []string
+	for _, a := range Attackers() {
+		names = append(names, a.Name())
+	}
+	return names
+}
+
 // Lookup returns the attacker with the given name and default thresholds.
 func Lookup(name string) (Attacker, error) {
-	var names []string
 	for _, a := range Attackers() {
 		if a.Name() == name {
 			return a, nil
 		}
-		names = append(names, a.Name())
 	}
-	return nil, fmt.Errorf("%w %q; valid: %s", ErrUnknownAttacker, name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("%w %q; valid: %s", ErrUnknownAttacker, name, strings.Join(Names(), ", "))
 }
 
 // samples converts a duration to a whole number of samples, at least 1.

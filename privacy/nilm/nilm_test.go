@@ -137,8 +137,8 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("Lookup(%q) = %v, %v", a.Name(), got, err)
 		}
 	}
-	if !slices.Equal(names, []string{"adaptive", "co", "hart"}) {
-		t.Errorf("attackers %v", names)
+	if !slices.Equal(names, []string{"adaptive", "co", "hart"}) || !slices.Equal(Names(), names) {
+		t.Errorf("attackers %v, Names() %v", names, Names())
 	}
 	if _, err := Lookup("oracle"); !errors.Is(err, ErrUnknownAttacker) {
 		t.Errorf("Lookup(oracle) error %v", err)
