@@ -34,7 +34,7 @@ type privacyEvalCmd struct {
 	JSON       string  `name:"json" help:"Write the rows as a JSON array to this file." type:"path" placeholder:"FILE"`
 	Plot       string  `help:"Write PNG figures to this directory (implies --sweep and --reference)." type:"path" placeholder:"DIR"`
 	Reference  bool    `help:"Also print the non-causal reference trade-off: the mutual information and extra energy of the best 1-24 flat holds per day."`
-	Floor      bool    `help:"Also bound each algorithm from below: the least mutual information any hider (foresight, any capacity) could reach at that algorithm's metered range and extra energy; about 1 s per algorithm per core on a day of samples (mi_floor_bits in --json)."`
+	Floor      bool    `help:"Also bound each algorithm from below: the least mutual information any hider with this battery (foresight, free order inside half-hours) could reach at that algorithm's metered range and extra energy; about 1 s per algorithm per core on a day of samples (mi_floor_bits in --json)."`
 	Sweep      bool    `help:"Also evaluate battery capacities 0.25-5 kWh at the same power (rows added to --json)."`
 	Threshold  float64 `name:"event-threshold" help:"Smallest appliance step (W) that counts as a true event; 0 is the attackers' noise floor (40 W)." default:"0"`
 	MIBins     int     `name:"mi-bins" help:"Bins per series for mutual information." default:"32"`
@@ -293,7 +293,7 @@ func writeReference(w io.Writer, ref []eval.ReferencePoint) {
 // writeFloors prints each algorithm's MI next to its floor, once per
 // algorithm.
 func writeFloors(w io.Writer, rows []eval.Row) {
-	fmt.Fprintln(w, "\nMI floor: the least any hider could leak at the same metered range and extra energy (foresight, any capacity):")
+	fmt.Fprintln(w, "\nMI floor: the least any hider with this battery could leak at the same metered range and extra energy (even with foresight):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "algorithm\tMI bits\tfloor bits\textra energy %\t")
 	seen := map[string]bool{}

@@ -113,10 +113,12 @@
 // with an unlimited battery that cuts the day into N flat holds meets
 // "≤ 0.5 bits and ≤ 3 %" on only 14 of those 21 days, and on none of N = 1
 // to 24 for synthetic seeds 1 and 3 (BENCHMARKS.md). That limit belongs to
-// flat holds: privacy/eval's MIFloor, a proof for any hider at a given
-// metered range, is at most 0.049 bits at 3 % on all six test days, so the
-// goal is not ruled out; its hider gets there by moving inside MI bins,
-// which binned MI cannot see. USaPP's parameters move it along its own
+// flat holds: privacy/eval's MIFloor, a proof for any hider with this
+// battery at a given metered range, is at most 0.060 bits at 3 % on all six
+// test days, so the goal is not ruled out; its hider gets there by moving
+// inside MI bins, which binned MI cannot see, and by drawing its bin
+// independently of the demand, which the bound allows by ignoring the order
+// of the samples between its half-hourly checks of the stored energy. USaPP's parameters move it along its own
 // trade-off: a coarser Quantum lowers MI and costs energy (BENCHMARKS.md).
 //
 // # HEMS arbitration
