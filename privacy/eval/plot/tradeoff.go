@@ -140,7 +140,7 @@ func addAlgorithmPoints(p *gonum.Plot, rows []eval.Row) error {
 }
 
 // addFloorWhisker draws a dotted drop from r's point to its MI floor, ending
-// in a short bar: how much lower any hider could go at the same range and
+// in a short bar: how much lower any hider with the battery could go at the same range and
 // extra energy.
 func addFloorWhisker(p *gonum.Plot, r eval.Row, c color.Color, legend bool) error {
 	x, floor := r.ExtraEnergyPct, math.Min(*r.MIFloorBits, r.MIBits)
@@ -156,7 +156,7 @@ func addFloorWhisker(p *gonum.Plot, r eval.Row, c color.Color, legend bool) erro
 	bar.Color, bar.Shape, bar.Radius = c, barGlyph{}, vg.Points(4)
 	p.Add(drop, bar)
 	if legend {
-		p.Legend.Add("MI floor: any hider at the same range and cost", drop, bar)
+		p.Legend.Add("MI floor: any hider with this battery, same range and cost", drop, bar)
 	}
 	return nil
 }
