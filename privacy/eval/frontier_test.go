@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/usapp/usapp/control/energy"
+	"github.com/usapp/usapp/privacy/nilm"
 )
 
 // frontierFamilies are the settings BenchmarkPopulationFrontier sweeps, per
@@ -105,4 +106,85 @@ func bestWithin(pop *population, family []renamed, limit float64) (string, bool)
 	return slices.MinFunc(in, func(a, c string) int {
 		return cmp.Compare(pop.stats[a].mi, pop.stats[c].mi)
 	}), true
+}
+
+// BenchmarkMatchedEnergyDays is the per-day comparison made at
+// equal cost: on each day of the population, ours at its defaults against
+// every setting of each family (frontierFamilies) that spent no more extra
+// energy than ours did that day, on the adaptive attacker's F1 and on MI.
+// A family with no setting that cheap cannot hide at ours' cost that day,
+// and is counted apart. Run with -v:
+//
+//	go test ./privacy/eval -run xxx -bench MatchedEnergyDays -benchtime 1x -v
+func BenchmarkMatchedEnergyDays(b *testing.B) {
+	days := populationDays(b)
+	fams := frontierFamilies()
+	algos := []energy.Algorithm{energy.USaPP{}}
+	for _, f := range fams {
+		for _, r := range f {
+			algos = append(algos, r)
+		}
+	}
+	names := slices.DeleteFunc(slices.Sorted(maps.Keys(fams)), func(n string) bool { return n == energy.USaPP{}.Name() })
+	// Per family: setting-days as cheap as ours, those where ours is lower
+	// on MI and on F1, days with any such setting, and of those the days
+	// ours beats them all on both.
+	type tally struct{ cheaper, mi, f1, days, both int }
+	var count map[string]*tally
+	var allBaselines int
+	for b.Loop() {
+		count, allBaselines = map[string]*tally{}, 0
+		for _, n := range names {
+			count[n] = &tally{}
+		}
+		for _, tr := range days {
+			rows, err := Evaluate(tr, energy.DefaultBattery(), algos, []nilm.Attacker{nilm.Adaptive{}}, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			by := map[string]Row{}
+			for _, r := range rows {
+				by[r.Algorithm] = r
+			}
+			ours := by[energy.USaPP{}.Name()]
+			beatsGoal := true
+			for _, fam := range names {
+				t, won, any := count[fam], true, false
+				for _, s := range fams[fam] {
+					r := by[s.name]
+					if r.ExtraEnergyPct > ours.ExtraEnergyPct {
+						continue
+					}
+					t.cheaper, any = t.cheaper+1, true
+					won = won && ours.MIBits < r.MIBits && ours.F1 < r.F1
+					if ours.MIBits < r.MIBits {
+						t.mi++
+					}
+					if ours.F1 < r.F1 {
+						t.f1++
+					}
+				}
+				if any {
+					t.days++
+					if won {
+						t.both++
+					}
+				}
+				if slices.Contains(GoalBaselines, fam) {
+					beatsGoal = beatsGoal && won
+				}
+			}
+			if beatsGoal {
+				allBaselines++
+			}
+		}
+	}
+	var tab strings.Builder
+	fmt.Fprintf(&tab, "| family | setting-days as cheap as ours | ours lower MI | ours lower F1 | days with such a setting | of which ours beats them all on both |\n|---|---|---|---|---|---|\n")
+	for _, fam := range names {
+		t := count[fam]
+		fmt.Fprintf(&tab, "| %s | %d | %d | %d | %d | %d |\n", fam, t.cheaper, t.mi, t.f1, t.days, t.both)
+	}
+	fmt.Fprintf(&tab, "\ndays (of %d) ours beats every setting of best-effort, NILL and stepping that spent no more: %d\n", len(days), allBaselines)
+	b.Logf("ours (defaults) against each family's settings at no more extra energy, adaptive attacker:\n%s", tab.String())
 }

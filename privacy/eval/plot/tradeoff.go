@@ -140,8 +140,8 @@ func addAlgorithmPoints(p *gonum.Plot, rows []eval.Row) error {
 }
 
 // addFloorWhisker draws a dotted drop from r's point to its MI floor, ending
-// in a short bar: how much lower any hider with the battery could go at the same range and
-// extra energy.
+// in a short bar: how much lower any hider with the battery could go at the
+// same range and extra energy.
 func addFloorWhisker(p *gonum.Plot, r eval.Row, c color.Color, legend bool) error {
 	x, floor := r.ExtraEnergyPct, math.Min(*r.MIFloorBits, r.MIBits)
 	drop, err := plotter.NewLine(plotter.XYs{{X: x, Y: r.MIBits}, {X: x, Y: floor}})
