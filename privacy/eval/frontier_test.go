@@ -93,8 +93,14 @@ func TestMeasureSettingsRejectsBadInput(t *testing.T) {
 	bat := energy.DefaultBattery()
 	one := []Setting{{"stepping", "x", energy.Stepping{}}}
 	for name, call := range map[string]func() error{
-		"no traces":   func() error { _, err := MeasureSettings(nil, bat, one, nilm.Attackers(), DesignTarget, Options{}, nil); return err },
-		"no settings": func() error { _, err := MeasureSettings(days, bat, nil, nilm.Attackers(), DesignTarget, Options{}, nil); return err },
+		"no traces": func() error {
+			_, err := MeasureSettings(nil, bat, one, nilm.Attackers(), DesignTarget, Options{}, nil)
+			return err
+		},
+		"no settings": func() error {
+			_, err := MeasureSettings(days, bat, nil, nilm.Attackers(), DesignTarget, Options{}, nil)
+			return err
+		},
 		"no attacker": func() error { _, err := MeasureSettings(days, bat, one, nil, DesignTarget, Options{}, nil); return err },
 		"duplicate": func() error {
 			_, err := MeasureSettings(days, bat, append(one, one...), nilm.Attackers(), DesignTarget, Options{}, nil)
