@@ -20,25 +20,31 @@ import (
 )
 
 type privacyCmd struct {
-	Eval privacyEvalCmd `cmd:"" help:"Measure load hiding: run hiding algorithms on a day of demand and attack the metered load with NILM attackers."`
+	Eval     privacyEvalCmd     `cmd:"" help:"Measure load hiding: run hiding algorithms on a day of demand and attack the metered load with NILM attackers."`
+	Frontier privacyFrontierCmd `cmd:"" help:"Compare hiding algorithms at equal energy: sweep every algorithm's settings over many days and report each family's best privacy within each energy budget."`
 }
 
-type privacyEvalCmd struct {
-	Data       string  `required:"" help:"Demand data: a UK-DALE CSV or UCI ';' file, 'ukdale' (embedded day) or 'synthetic'." placeholder:"FILE|ukdale|synthetic"`
-	Seed       int64   `help:"Seed of the synthetic home and of the randomised algorithms." default:"1"`
+// batteryOpts are the battery flags every privacy command shares.
+type batteryOpts struct {
 	BatteryKWh float64 `name:"battery-kwh" help:"Battery capacity (kWh)." default:"2"`
 	BatteryKW  float64 `name:"battery-kw" help:"Battery charge and discharge power limit (kW)." default:"3"`
 	Efficiency float64 `name:"battery-efficiency" help:"Battery round-trip efficiency (0 to 1]." default:"0.9"`
-	Algo       string  `help:"Hiding algorithm, or 'all'. 'none' (no battery) is always reported." default:"all"`
-	Attacker   string  `help:"NILM attacker, or 'all'." default:"all"`
-	JSON       string  `name:"json" help:"Write the rows as a JSON array to this file." type:"path" placeholder:"FILE"`
-	Plot       string  `help:"Write PNG figures to this directory (implies --sweep and --reference)." type:"path" placeholder:"DIR"`
-	Reference  bool    `help:"Also print the non-causal reference trade-off: the mutual information and extra energy of the best 1-24 flat holds per day."`
-	Floor      bool    `help:"Also bound each algorithm from below: the least mutual information any hider with this battery (foresight, free order inside half-hours) could reach at that algorithm's metered range and extra energy; about 1 s per algorithm per core on a day of samples (mi_floor_bits in --json)."`
-	Sweep      bool    `help:"Also evaluate battery capacities 0.25-5 kWh at the same power (rows added to --json)."`
-	Threshold  float64 `name:"event-threshold" help:"Smallest appliance step (W) that counts as a true event; 0 is the attackers' noise floor (40 W)." default:"0"`
-	MIBins     int     `name:"mi-bins" help:"Bins per series for mutual information." default:"32"`
-	AllowDrift bool    `name:"allow-soc-drift" help:"Let algorithms end the day at any state of charge."`
+}
+
+type privacyEvalCmd struct {
+	Data       string      `required:"" help:"Demand data: a UK-DALE CSV or UCI ';' file, 'ukdale' (embedded day) or 'synthetic'." placeholder:"FILE|ukdale|synthetic"`
+	Seed       int64       `help:"Seed of the synthetic home and of the randomised algorithms." default:"1"`
+	Battery    batteryOpts `embed:""`
+	Algo       string      `help:"Hiding algorithm, or 'all'. 'none' (no battery) is always reported." default:"all"`
+	Attacker   string      `help:"NILM attacker, or 'all'." default:"all"`
+	JSON       string      `name:"json" help:"Write the rows as a JSON array to this file." type:"path" placeholder:"FILE"`
+	Plot       string      `help:"Write PNG figures to this directory (implies --sweep and --reference)." type:"path" placeholder:"DIR"`
+	Reference  bool        `help:"Also print the non-causal reference trade-off: the mutual information and extra energy of the best 1-24 flat holds per day."`
+	Floor      bool        `help:"Also bound each algorithm from below: the least mutual information any hider with this battery (foresight, free order inside half-hours) could reach at that algorithm's metered range and extra energy; about 1 s per algorithm per core on a day of samples (mi_floor_bits in --json)."`
+	Sweep      bool        `help:"Also evaluate battery capacities 0.25-5 kWh at the same power (rows added to --json)."`
+	Threshold  float64     `name:"event-threshold" help:"Smallest appliance step (W) that counts as a true event; 0 is the attackers' noise floor (40 W)." default:"0"`
+	MIBins     int         `name:"mi-bins" help:"Bins per series for mutual information." default:"32"`
+	AllowDrift bool        `name:"allow-soc-drift" help:"Let algorithms end the day at any state of charge."`
 }
 
 func (c *privacyEvalCmd) Run(*globals) error { return c.run(os.Stdout, os.Stderr) }
@@ -48,7 +54,7 @@ func (c *privacyEvalCmd) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	b, err := c.battery()
+	b, err := c.Battery.battery()
 	if err != nil {
 		return err
 	}
@@ -129,7 +135,7 @@ func loadData(spec string, seed int64) (*household.Trace, error) {
 }
 
 // battery builds the battery from the flags and names the flag at fault.
-func (c *privacyEvalCmd) battery() (energy.Battery, error) {
+func (c batteryOpts) battery() (energy.Battery, error) {
 	b := energy.DefaultBattery()
 	b.CapacityKWh = c.BatteryKWh
 	b.MaxChargeKW, b.MaxDischargeKW = c.BatteryKW, c.BatteryKW
@@ -307,8 +313,9 @@ func writeFloors(w io.Writer, rows []eval.Row) {
 	tw.Flush()
 }
 
-func writeJSON(path string, rows []eval.Row) error {
-	data, err := json.MarshalIndent(rows, "", "  ")
+// writeJSON writes v as indented JSON to path.
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -46,15 +46,7 @@ func TradeOff(dir string, rows []eval.Row, ref []eval.ReferencePoint, target eva
 	p.Y.Label.Text = "mutual information I(demand; metered) (bits)"
 	p.X.Min, p.Y.Min = 0, 0
 	p.Legend.Top = true
-	if target.MIBits > 0 && target.ExtraEnergyPct > 0 {
-		box, err := plotter.NewPolygon(plotter.XYs{{X: 0, Y: 0}, {X: target.ExtraEnergyPct, Y: 0},
-			{X: target.ExtraEnergyPct, Y: target.MIBits}, {X: 0, Y: target.MIBits}})
-		if err == nil {
-			box.Color, box.LineStyle.Width = targetColor, 0
-			p.Add(box)
-			p.Legend.Add(fmt.Sprintf("target: ≤ %g bits, ≤ %g %%", target.MIBits, target.ExtraEnergyPct), box)
-		}
-	}
+	addTargetBox(p, target)
 	p.Add(plotter.NewGrid())
 	if len(ref) > 0 {
 		if err := addReferenceCurve(p, ref); err != nil {
@@ -68,6 +60,21 @@ func TradeOff(dir string, rows []eval.Row, ref []eval.ReferencePoint, target eva
 	p.X.Max = math.Max(p.X.Max, target.ExtraEnergyPct) * 1.15
 	path := filepath.Join(dir, "tradeoff.png")
 	return path, save(path, 8*vg.Inch, 6*vg.Inch, [][]*gonum.Plot{{p}}, nil, nil)
+}
+
+// addTargetBox shades the region of target's MI and extra energy, when the
+// target sets both.
+func addTargetBox(p *gonum.Plot, target eval.Target) {
+	if !(target.MIBits > 0 && target.ExtraEnergyPct > 0) {
+		return
+	}
+	box, err := plotter.NewPolygon(plotter.XYs{{X: 0, Y: 0}, {X: target.ExtraEnergyPct, Y: 0},
+		{X: target.ExtraEnergyPct, Y: target.MIBits}, {X: 0, Y: target.MIBits}})
+	if err == nil {
+		box.Color, box.LineStyle.Width = targetColor, 0
+		p.Add(box)
+		p.Legend.Add(fmt.Sprintf("target: ≤ %g bits, ≤ %g %%", target.MIBits, target.ExtraEnergyPct), box)
+	}
 }
 
 func addReferenceCurve(p *gonum.Plot, ref []eval.ReferencePoint) error {
