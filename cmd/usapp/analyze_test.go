@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alecthomas/kong"
 
 	"github.com/usapp/usapp/analysis"
 	"github.com/usapp/usapp/analysis/model"
@@ -28,16 +27,7 @@ const evModel = "../../examples/ev-charging.yaml"
 // and returns the parsed cli and the selected command path.
 func parseAnalyze(t *testing.T, args ...string) (*cli, string) {
 	t.Helper()
-	var c cli
-	parser, err := kong.New(&c, kong.Name("usapp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kctx, err := parser.Parse(append([]string{"analyze"}, args...))
-	if err != nil {
-		t.Fatalf("parse %v: %v", args, err)
-	}
-	return &c, kctx.Command()
+	return parseCLI(t, append([]string{"analyze"}, args...)...)
 }
 
 func analyzeRun(t *testing.T, args ...string) (stdout, stderr string, err error) {

@@ -9,22 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alecthomas/kong"
-
 	"github.com/usapp/usapp/privacy/eval"
 )
 
 // privacyFrontier parses args as "usapp privacy frontier ..." and runs it.
 func privacyFrontier(t *testing.T, args ...string) (stdout string, err error) {
 	t.Helper()
-	var c cli
-	parser, err := kong.New(&c, kong.Name("usapp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := parser.Parse(append([]string{"privacy", "frontier"}, args...)); err != nil {
-		t.Fatalf("parse %v: %v", args, err)
-	}
+	c, _ := parseCLI(t, append([]string{"privacy", "frontier"}, args...)...)
 	var out, errb bytes.Buffer
 	err = c.Privacy.Frontier.run(&out, &errb)
 	return out.String(), err

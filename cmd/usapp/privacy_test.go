@@ -20,18 +20,27 @@ import (
 	"github.com/usapp/usapp/sim/household"
 )
 
-// privacyEval parses args as "usapp privacy eval ..." with the real flag
-// definitions and runs the command in-process.
-func privacyEval(t *testing.T, args ...string) (stdout, stderr string, err error) {
+// parseCLI parses args with the real flag definitions and returns the
+// parsed cli and the selected command path.
+func parseCLI(t *testing.T, args ...string) (*cli, string) {
 	t.Helper()
 	var c cli
 	parser, err := kong.New(&c, kong.Name("usapp"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := parser.Parse(append([]string{"privacy", "eval"}, args...)); err != nil {
+	kctx, err := parser.Parse(args)
+	if err != nil {
 		t.Fatalf("parse %v: %v", args, err)
 	}
+	return &c, kctx.Command()
+}
+
+// privacyEval parses args as "usapp privacy eval ..." and runs the command
+// in-process.
+func privacyEval(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	c, _ := parseCLI(t, append([]string{"privacy", "eval"}, args...)...)
 	var out, errb bytes.Buffer
 	err = c.Privacy.Eval.run(&out, &errb)
 	return out.String(), errb.String(), err
