@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/usapp/usapp/analysis"
 	"github.com/usapp/usapp/analysis/model"
 	"github.com/usapp/usapp/analysis/report"
