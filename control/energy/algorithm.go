@@ -196,7 +196,7 @@ func (s *sim) returnFraction(t int) float64 {
 // its current value to want over the given number of steps, ignoring losses:
 // positive means the meter should draw more than demand (charge).
 func (s *sim) correctionW(want float64, over int) float64 {
-	return (want - s.soc) * joulesPerKWh / (float64(max(over, 1)) * s.dt)
+	return (want - s.soc) * JoulesPerKWh / (float64(max(over, 1)) * s.dt)
 }
 
 // quantise rounds w to the nearest multiple of q (q > 0), not below zero.

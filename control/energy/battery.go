@@ -102,6 +102,12 @@ func (b Battery) Validate() error {
 }
 
 // oneWay is the efficiency of a single conversion, √η.
-func (b Battery) oneWay() float64 { return math.Sqrt(b.RoundTripEfficiency) }
+func (b Battery) oneWay() float64 { return OneWayEfficiency(b.RoundTripEfficiency) }
+
+// OneWayEfficiency is the efficiency of one conversion of a battery with
+// round-trip efficiency roundTrip: the model splits the losses evenly, so a
+// charge of c from the grid stores √η·c and taking d out of store delivers
+// √η·d.
+func OneWayEfficiency(roundTrip float64) float64 { return math.Sqrt(roundTrip) }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

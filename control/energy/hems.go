@@ -168,7 +168,7 @@ func (a Arbiter) wishes(s *sim, plan Plan, hidden *Result, cheap, dear float64) 
 			ws = append(ws, wish{SourceOverride, "battery off", 0, 0})
 		case ChargeBy:
 			if need := o.TargetSoC*s.capKWh - s.soc; need > 0 {
-				rate := need * joulesPerKWh / (float64(o.To-t) * s.dt)
+				rate := need * JoulesPerKWh / (float64(o.To-t) * s.dt)
 				ws = append(ws, wish{SourceOverride, "charge by deadline", -inf, -rate})
 			}
 		}

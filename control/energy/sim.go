@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// joulesPerKWh converts W·s to kWh.
-const joulesPerKWh = 3.6e6
+// JoulesPerKWh is the number of W·s in a kWh.
+const JoulesPerKWh = 3.6e6
 
 // maxSteps bounds a run so that a hostile length cannot exhaust memory:
 // a year of 1-second samples.
@@ -139,14 +139,14 @@ func (s *sim) meteredFor(p, pB float64) float64 {
 }
 
 // socAfter is the stored energy after one step at cell power pB, unclamped.
-func (s *sim) socAfter(pB float64) float64 { return s.soc - pB*s.dt/joulesPerKWh }
+func (s *sim) socAfter(pB float64) float64 { return s.soc - pB*s.dt/JoulesPerKWh }
 
 // hardBounds is the interval of cell power the physics allows at demand p:
 // power limits, the SoC window and no export. Idle (0) is always inside it.
 func (s *sim) hardBounds(p float64) (lo, hi float64) {
-	hi = math.Min(s.dischargeW, (s.soc-s.minKWh)*joulesPerKWh/s.dt)
+	hi = math.Min(s.dischargeW, (s.soc-s.minKWh)*JoulesPerKWh/s.dt)
 	hi = math.Min(hi, p/s.eff)
-	lo = math.Max(-s.chargeW, -(s.maxKWh-s.soc)*joulesPerKWh/s.dt)
+	lo = math.Max(-s.chargeW, -(s.maxKWh-s.soc)*JoulesPerKWh/s.dt)
 	return math.Min(lo, 0), math.Max(hi, 0)
 }
 
@@ -161,8 +161,8 @@ func (s *sim) bounds(p float64) (lo, hi float64) {
 		return lo, hi
 	}
 	down, up := s.window(s.t)
-	fLo := (s.soc - up) * joulesPerKWh / s.dt   // pB at least this keeps SoC below up
-	fHi := (s.soc - down) * joulesPerKWh / s.dt // pB at most this keeps SoC above down
+	fLo := (s.soc - up) * JoulesPerKWh / s.dt   // pB at least this keeps SoC below up
+	fHi := (s.soc - down) * JoulesPerKWh / s.dt // pB at most this keeps SoC above down
 	return clampInterval(fLo, fHi, lo, hi)
 }
 

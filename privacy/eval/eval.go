@@ -356,16 +356,16 @@ func algorithmRow(h Hidden, b energy.Battery, run energy.Run, opts Options) Row 
 	return r
 }
 
-// finite maps the undefined correlation of a constant series to 0.
 // lossesKWh sums the loss term (pL ≤ 0, W) over the run, as positive kWh.
 func lossesKWh(loss []float64, step time.Duration) float64 {
 	var ws float64
 	for _, l := range loss {
 		ws -= l * step.Seconds()
 	}
-	return ws / 3.6e6
+	return ws / energy.JoulesPerKWh
 }
 
+// finite maps the undefined correlation of a constant series to 0.
 func finite(x float64) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0

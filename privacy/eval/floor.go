@@ -275,8 +275,8 @@ func newFloorProblem(demand []float64, lo, hi float64, b Budget, bins int) (*flo
 
 // setStore turns a Store into checks on the running sum of η·c − d. A
 // charge c (grid side) stores √η·c and a discharge d takes d/√η out
-// (energy.Battery's split of the losses), so the stored energy after t
-// samples of length dt is (dt/√η)·Σ(η·c − d).
+// (energy.OneWayEfficiency), so the stored energy after t samples of length
+// dt is (dt/√η)·Σ(η·c − d).
 func (f *floorProblem) setStore(st *Store) error {
 	if st == nil {
 		return nil
@@ -290,13 +290,10 @@ func (f *floorProblem) setStore(st *Store) error {
 	}
 	f.block = max(1, int(every/st.Step))
 	f.checks = (len(f.p) + f.block - 1) / f.block
-	perKWh := joulesPerKWh * math.Sqrt(f.eta) / st.Step.Seconds()
+	perKWh := energy.JoulesPerKWh * energy.OneWayEfficiency(f.eta) / st.Step.Seconds()
 	f.up, f.down = st.UpKWh*perKWh, st.DownKWh*perKWh
 	return nil
 }
-
-// joulesPerKWh converts kWh to W·s.
-const joulesPerKWh = 3.6e6
 
 func finiteNonNegative(x float64) bool { return x >= 0 && !math.IsInf(x, 1) }
 
@@ -561,7 +558,7 @@ func FloorOf(demand []float64, step time.Duration, h Hidden, b energy.Battery, b
 // cell's limit draws it divided by √η from the grid, the largest swing the
 // meter can see.
 func gridSidePowerW(b energy.Battery) float64 {
-	return 1000 * max(b.MaxChargeKW, b.MaxDischargeKW) / math.Sqrt(b.RoundTripEfficiency)
+	return 1000 * max(b.MaxChargeKW, b.MaxDischargeKW) / energy.OneWayEfficiency(b.RoundTripEfficiency)
 }
 
 // span is the range [lo, hi] of xs, the range [MIFloor] takes for a run.
