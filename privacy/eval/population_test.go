@@ -110,7 +110,7 @@ func BenchmarkUSaPPTradeOff(b *testing.B) {
 	for _, settle := range []time.Duration{5 * time.Minute, 10 * time.Minute, 20 * time.Minute} {
 		for _, q := range []float64{200, 300} {
 			u := energy.USaPP{Settle: settle, Quantum: q, Hysteresis: 1.25 * q}
-			algos = append(algos, renamed{u, fmt.Sprintf("usapp %v/%gW", settle, q)})
+			algos = append(algos, Setting{"usapp", fmt.Sprintf("%v/%gW", settle, q), u})
 		}
 	}
 	var pop *population
@@ -188,7 +188,7 @@ func BenchmarkUSaPPSettingsHindsight(b *testing.B) {
 		for _, q := range []float64{150, 200, 300, 400} {
 			for _, ps := range []float64{0.25, 0.5, 1} {
 				u := energy.USaPP{Settle: settle, Quantum: q, Hysteresis: 1.25 * q, PriceShift: ps}
-				settings = append(settings, renamed{u, fmt.Sprintf("usapp %v/%gW/%g", settle, q, ps)})
+				settings = append(settings, Setting{"usapp", fmt.Sprintf("%v/%gW/%g", settle, q, ps), u})
 			}
 		}
 	}
@@ -218,14 +218,6 @@ func BenchmarkUSaPPSettingsHindsight(b *testing.B) {
 	b.ReportMetric(float64(reach), "days-all-targets")
 	b.ReportMetric(float64(reachBeats), "days-all-targets+beats")
 }
-
-// renamed gives an algorithm with non-default parameters its own row.
-type renamed struct {
-	energy.Algorithm
-	name string
-}
-
-func (r renamed) Name() string { return r.name }
 
 // populationDays is the UK-DALE day and synthetic seeds 1..populationSeeds.
 func populationDays(tb testing.TB) []*household.Trace { return traces(testDays(tb, populationSeeds)) }
