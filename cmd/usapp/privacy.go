@@ -45,6 +45,7 @@ type privacyEvalCmd struct {
 	Threshold  float64     `name:"event-threshold" help:"Smallest appliance step (W) that counts as a true event; 0 is the attackers' noise floor (40 W)." default:"0"`
 	MIBins     int         `name:"mi-bins" help:"Bins per series for mutual information." default:"32"`
 	AllowDrift bool        `name:"allow-soc-drift" help:"Let algorithms end the day at any state of charge."`
+	Planned    bool        `help:"Tell the algorithms the runs of the home's deferrable appliances (washing machine, dishwasher, tumble dryer), as a HEMS that schedules them knows them; usapp spreads each over a wider window, the baselines ignore them."`
 }
 
 func (c *privacyEvalCmd) Run(*globals) error { return c.run(os.Stdout, os.Stderr) }
@@ -66,7 +67,7 @@ func (c *privacyEvalCmd) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := eval.Options{EventThresholdW: c.Threshold, MIBins: c.MIBins, AllowSoCDrift: c.AllowDrift, Seed: c.Seed}
+	opts := eval.Options{EventThresholdW: c.Threshold, MIBins: c.MIBins, AllowSoCDrift: c.AllowDrift, Seed: c.Seed, Planned: c.Planned}
 	fmt.Fprintf(stderr, "usapp privacy eval: %s, %d samples of %v from %s; battery %g kWh / %g kW / round trip %g\n",
 		tr.Name, tr.Len(), tr.Step, tr.Start.UTC().Format(time.RFC3339), b.CapacityKWh, b.MaxDischargeKW, b.RoundTripEfficiency)
 	t0 := time.Now()

@@ -293,6 +293,11 @@ func TestPhysicsProperty(t *testing.T) {
 		if rapid.Bool().Draw(rt, "prices") {
 			r.Prices = rapid.SliceOfN(rapid.Float64Range(0, 1), n, n).Draw(rt, "prices")
 		}
+		for range rapid.IntRange(0, 3).Draw(rt, "planned") {
+			from := rapid.IntRange(0, n-1).Draw(rt, "from")
+			k := rapid.IntRange(1, n-from).Draw(rt, "len")
+			r.Planned = append(r.Planned, energy.PlannedLoad{From: from, Power: rapid.SliceOfN(rapid.Float64Range(0, peak+3000), k, k).Draw(rt, "power")})
+		}
 		for _, a := range energy.Algorithms() {
 			res, err := a.Hide(b, r)
 			if err != nil {

@@ -96,6 +96,16 @@
 //     the battery in the hours before the peak. Mean daily cost over the 21
 //     days with the default tariff: £2.109 with prices, £2.173 without, and
 //     £2.144 for the same homes with no battery at all.
+//   - With Run.Planned (the runs of appliances the HEMS starts itself,
+//     known before they begin) each run of 55 minutes or more reads on the
+//     meter as a lower plateau over a wider window: the demand the median
+//     sees is shifted by the plan, and the SoC target by the energy the plan
+//     stores, so that the correction does not undo it. The battery stores
+//     before the run, serves during it and stores after, within PlanSwing of
+//     the window and PlanCover of the run's energy. Over the 21 days (go test
+//     ./privacy/eval -bench PlannedLoads -v) mean MI falls from 0.469 to
+//     0.412 bits at 2.85 % instead of 2.63 % extra energy; on the 40 held-out
+//     homes from 0.447 to 0.402 bits.
 //
 // Measured with a 2 kWh / 3 kW / 0.9 battery and the SoC returned (go run
 // ./cmd/usapp privacy eval --data ukdale|synthetic --seed S --battery-kwh 2

@@ -21,6 +21,7 @@ type Run struct {
 	Prices    []float64     // per step, currency/kWh, known a day ahead; nil if flat
 	ReturnSoC bool          // end the run at InitialSoC (within what demand allows)
 	Seed      int64         // for randomised algorithms; same seed, same result
+	Planned   []PlannedLoad // loads the HEMS has scheduled, known before they start; nil if none
 }
 
 // Result is what an algorithm did, one entry per step. At every step
@@ -62,6 +63,11 @@ func (r Run) Validate() error {
 				bad(fmt.Sprintf("Prices[%d]", i), errNegative)
 				break
 			}
+		}
+	}
+	for i, pl := range r.Planned {
+		if err := pl.check(len(r.Demand)); err != nil {
+			bad(fmt.Sprintf("Planned[%d]", i), err)
 		}
 	}
 	return errors.Join(errs...)

@@ -27,6 +27,13 @@ type USaPP struct {
 	// up while the price is the lowest of the next 12 h and down while it is
 	// the highest; 0 means 0.5, a negative value disables price shaping.
 	PriceShift float64
+	// PlanSwing is the most, as a fraction of the SoC window, by which
+	// spreading one of Run.Planned's loads may move the stored energy; 0
+	// means 0.2, a negative value ignores Run.Planned.
+	PlanSwing float64
+	// PlanCover is the largest share of a planned load's energy the battery
+	// may carry to spread it; 0 means 0.5.
+	PlanCover float64
 }
 
 // Name is "usapp".
@@ -55,6 +62,10 @@ func (u USaPP) withDefaults() USaPP {
 	if u.PriceShift == 0 {
 		u.PriceShift = 0.5
 	}
+	if u.PlanSwing == 0 {
+		u.PlanSwing = 0.2
+	}
+	deff(&u.PlanCover, 0.5)
 	return u
 }
 
@@ -68,14 +79,16 @@ func (u USaPP) Hide(b Battery, r Run) (*Result, error) {
 	hor, gap := steps(u.Horizon, r.Step), steps(u.MinGap, r.Step)
 	band := u.Band * (s.maxKWh - s.minKWh)
 	shape := newPriceShape(r.Prices, r.Step, u.PriceShift*(s.maxKWh-s.minKWh)/2)
-	est := newSettledMedian(steps(u.Window, r.Step), steps(u.Settle, r.Step), u.StepW, r.Demand[0])
+	shift, stored := u.plan(s, r)
+	est := newSettledMedian(steps(u.Window, r.Step), steps(u.Settle, r.Step), u.StepW, r.Demand[0]+shift[0])
 	grid := levelGrid{quantum: u.Quantum, base: math.Inf(1)}
 	level, last := r.Demand[0], 0
 	for s.t < s.n() {
 		t := s.t
-		m := est.push(s.demand())
+		m := est.push(math.Max(0, s.demand()+shift[t]))
 		grid.see(m)
-		goal := math.Max(0, m+s.correctionW(u.target(s, shape, t, hor), min(hor, s.n()-t)))
+		target := u.target(s, shape, t, hor) + stored[min(t+hor, s.n()-1)]
+		goal := math.Max(0, m+s.correctionW(target, min(hor, s.n()-t)))
 		dev := goal - level
 		sign := math.Copysign(1, dev)
 		lo, hi := s.window(min(t+1, s.n()-1))
@@ -91,6 +104,15 @@ func (u USaPP) Hide(b Battery, r Run) (*Result, error) {
 		s.track(level)
 	}
 	return s.res, nil
+}
+
+// plan is the shift and stored-energy plan for Run.Planned (plannedShift),
+// or zeros when USaPP ignores it.
+func (u USaPP) plan(s *sim, r Run) (shift, stored []float64) {
+	if u.PlanSwing < 0 {
+		r.Planned = nil
+	}
+	return plannedShift(r, u.PlanSwing*(s.maxKWh-s.minKWh), u.PlanCover)
 }
 
 // levelGrid is the set of metered levels USaPP may show: multiples of the

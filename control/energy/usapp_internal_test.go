@@ -144,3 +144,27 @@ func TestPriceShapeSigns(t *testing.T) {
 		t.Error("no prices must mean no offset")
 	}
 }
+
+// The spread of a 2 kW, 60-minute load on 1-minute steps: the swing limit
+// (320 Wh) binds before the cover limit (a <= 30), giving
+// a = 320·60/(2000 − 640) ≈ 14 minutes and h = 120 kW·min / 88 min. The
+// shift moves no energy over the day, and the plan's stored energy peaks
+// at h·a, within the swing.
+func TestPlannedShiftConservesEnergy(t *testing.T) {
+	n := 24 * 60
+	r := Run{Demand: make([]float64, n), Step: time.Minute,
+		Planned: []PlannedLoad{{From: 720, Power: slices.Repeat([]float64{2000}, 60)}}}
+	shift, stored := plannedShift(r, 0.32, 0.5)
+	h := 120000.0 / 88
+	for t0, want := range map[int]float64{705: 0, 706: h, 719: h, 720: h - 2000, 779: h - 2000, 780: h, 793: h, 794: 0} {
+		if math.Abs(shift[t0]-want) > 1e-9 {
+			t.Errorf("shift[%d] = %.1f W, want %.1f", t0, shift[t0], want)
+		}
+	}
+	if end := stored[n-1]; math.Abs(end) > 1e-9 {
+		t.Errorf("the plan ends the day with %.3g kWh moved, want 0", end)
+	}
+	if peak, want := slices.Max(stored), h*14/60/1000; math.Abs(peak-want) > 1e-9 || peak > 0.32 {
+		t.Errorf("the plan stores at most %.4f kWh, want h·a = %.4f within the 0.32 kWh swing", peak, want)
+	}
+}

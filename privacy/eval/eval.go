@@ -131,6 +131,11 @@ type Options struct {
 	AllowSoCDrift bool
 	// Seed seeds the randomised algorithms.
 	Seed int64
+	// Planned gives the algorithms energy.Run.Planned: the runs of the
+	// home's deferrable appliances, as [PlannedLoads] reads them from the
+	// trace's ground truth, as if the HEMS had scheduled each of them. Only
+	// USaPP uses them; the baselines were designed without such knowledge.
+	Planned bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -200,6 +205,9 @@ func EvaluateReport(tr *household.Trace, b energy.Battery, algos []energy.Algori
 		Prices:    opts.Tariff.Schedule(tr.Start, tr.Step, len(tr.Mains)),
 		ReturnSoC: !opts.AllowSoCDrift,
 		Seed:      opts.Seed,
+	}
+	if opts.Planned {
+		run.Planned = PlannedLoads(tr)
 	}
 	runs, err := hideAll(b, run, algos)
 	if err != nil {

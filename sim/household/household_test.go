@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -395,4 +396,26 @@ func BenchmarkLoadUKDALE(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*720/b.Elapsed().Seconds(), "rows/s")
+}
+
+// Day 0 is the home's reference day, as generated before Day existed; other
+// days of the same home share its appliances and base load and differ in
+// when they run.
+func TestSyntheticDaysShareTheHome(t *testing.T) {
+	ref := Synthetic{Seed: 3}.Generate()
+	if again := (Synthetic{Seed: 3, Day: 0}).Generate(); !slices.Equal(again.Mains, ref.Mains) {
+		t.Fatal("Day 0 differs from the default day")
+	}
+	other := Synthetic{Seed: 3, Day: -1}.Generate()
+	if slices.Equal(other.Mains, ref.Mains) {
+		t.Fatal("Day -1 is the same day as Day 0")
+	}
+	if len(other.Appliances) != len(ref.Appliances) || other.Appliances["base"][0] != ref.Appliances["base"][0] {
+		t.Errorf("Day -1 has %d appliances and base %.1f W, Day 0 %d and %.1f W", len(other.Appliances), other.Appliances["base"][0], len(ref.Appliances), ref.Appliances["base"][0])
+	}
+	for name := range ref.Appliances {
+		if _, ok := other.Appliances[name]; !ok {
+			t.Errorf("Day -1 lacks %s", name)
+		}
+	}
 }

@@ -40,7 +40,14 @@ import (
 // lighting entry is our own coarse stand-in for CREST's separate lighting
 // model.
 type Synthetic struct {
-	Seed     int64
+	Seed int64
+	// Day picks one day in the life of the home Seed draws: every Day has
+	// the same appliances, base load, activity level and power factors, and
+	// its own cycles (cold-appliance phases, occupant start times). Day 0 is
+	// the home's reference day; any other value, negative ones included, is
+	// another day. A HEMS that tunes itself on its history (yesterday is
+	// Day −1) is evaluated this way.
+	Day      int64
 	Start    time.Time
 	Step     time.Duration
 	Duration time.Duration
@@ -118,8 +125,12 @@ func (s Synthetic) Generate() *Trace {
 	h, m, sec := s.Start.Clock()
 	g.startSod = float64(h*3600+m*60+sec) + float64(s.Start.Nanosecond())/1e9
 
+	name := fmt.Sprintf("synthetic-%d", s.Seed)
+	if s.Day != 0 {
+		name = fmt.Sprintf("synthetic-%d day %d", s.Seed, s.Day)
+	}
 	tr := &Trace{
-		Name:       fmt.Sprintf("synthetic-%d", s.Seed),
+		Name:       name,
 		Start:      s.Start,
 		Step:       s.Step,
 		Mains:      make([]float64, n),
@@ -143,7 +154,7 @@ func (s Synthetic) Generate() *Trace {
 		// does not shift the random stream of the next.
 		has := g.rng.Float64() < a.Ownership
 		scale := 0.85 + 0.3*g.rng.Float64()
-		seed := g.rng.Uint64()
+		seed := g.rng.Uint64() ^ dayMix(s.Day)
 		if !has {
 			continue
 		}
@@ -158,6 +169,20 @@ func (s Synthetic) Generate() *Trace {
 		}
 	}
 	return tr
+}
+
+// dayMix is 0 for Day 0, so that the reference day is the trace every
+// earlier version generated, and otherwise a SplitMix64 output (Steele, Lea
+// and Flood, OOPSLA 2014), which spreads neighbouring days over the whole
+// seed space.
+func dayMix(d int64) uint64 {
+	if d == 0 {
+		return 0
+	}
+	z := uint64(d) * 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
 
 type gen struct {

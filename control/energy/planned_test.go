@@ -1,0 +1,122 @@
+package energy_test
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/usapp/usapp/control/energy"
+)
+
+// dryerDay is 24 h of 200 W at 1-minute steps with a 2 kW tumble dryer from
+// 12:00 to 13:00 (steps 720..779), and that run as the HEMS planned it.
+func dryerDay() (energy.Run, energy.PlannedLoad) {
+	d := make([]float64, 24*60)
+	for i := range d {
+		d[i] = 200
+	}
+	dryer := energy.PlannedLoad{From: 720, Power: make([]float64, 60)}
+	for k := range dryer.Power {
+		dryer.Power[k] = 2000
+		d[720+k] += 2000
+	}
+	return energy.Run{Demand: d, Step: time.Minute, ReturnSoC: true}, dryer
+}
+
+// With the dryer planned, the meter shows it as a lower plateau that starts
+// before it and ends after it, and never moves at its own switching; without
+// the plan, USaPP follows it five minutes in, as any unplanned long load.
+func TestUSaPPSpreadsAPlannedLoad(t *testing.T) {
+	b := energy.DefaultBattery()
+	r, dryer := dryerDay()
+	blind, err := energy.USaPP{}.Hide(b, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Planned = []energy.PlannedLoad{dryer}
+	planned, err := energy.USaPP{}.Hide(b, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPhysics(t, b, r, planned)
+
+	if peak := slices.Max(blind.Metered[720:780]); peak < 2100 {
+		t.Fatalf("without the plan the meter peaks at %.0f W during the dryer; the test expects USaPP to follow it", peak)
+	}
+	// The swing limit (0.2 of the 1.6 kWh window) allows a 14-minute
+	// spread: a 1364 W plateau from 11:46 to 13:14, on the 200 W grid.
+	if peak := slices.Max(planned.Metered[720:780]); peak > 1800 {
+		t.Errorf("with the plan the meter peaks at %.0f W during the dryer, want the spread plateau (<= 1800 W)", peak)
+	}
+	if before := mean(planned.Metered[710:720]); before < 1000 {
+		t.Errorf("with the plan the meter reads %.0f W in the 10 minutes before the dryer, want the plateau already", before)
+	}
+	if after := mean(planned.Metered[780:790]); after < 1000 {
+		t.Errorf("with the plan the meter reads %.0f W in the 10 minutes after the dryer, want the plateau still", after)
+	}
+	for _, edge := range []int{720, 780} {
+		for t0 := edge - 1; t0 <= edge+1; t0++ {
+			if d := math.Abs(planned.Metered[t0] - planned.Metered[t0-1]); d > 1 {
+				t.Errorf("the meter moves by %.0f W at step %d, within a step of the dryer switching at %d", d, t0, edge)
+			}
+		}
+	}
+}
+
+// A negative PlanSwing ignores the plan: the run is the one without it, bit
+// for bit. A load shorter than 55 minutes is left to the battery as well.
+func TestUSaPPIgnoresPlansItShould(t *testing.T) {
+	b := energy.DefaultBattery()
+	r, dryer := dryerDay()
+	want, err := energy.USaPP{}.Hide(b, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := energy.PlannedLoad{From: dryer.From, Power: dryer.Power[:50]}
+	for name, c := range map[string]struct {
+		u    energy.USaPP
+		plan energy.PlannedLoad
+	}{
+		"PlanSwing < 0": {energy.USaPP{PlanSwing: -1}, dryer},
+		"short load":    {energy.USaPP{}, short},
+	} {
+		r.Planned = []energy.PlannedLoad{c.plan}
+		got, err := c.u.Hide(b, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Metered, want.Metered) {
+			t.Errorf("%s: the plan changed the metered trace", name)
+		}
+	}
+}
+
+func TestRunRejectsBadPlannedLoads(t *testing.T) {
+	r, _ := dryerDay()
+	n := len(r.Demand)
+	for name, pl := range map[string]energy.PlannedLoad{
+		"negative From":  {From: -1, Power: []float64{100}},
+		"From past end":  {From: n, Power: []float64{100}},
+		"no power":       {From: 10},
+		"past the end":   {From: n - 2, Power: []float64{1, 2, 3}},
+		"negative power": {From: 10, Power: []float64{100, -5}},
+		"NaN power":      {From: 10, Power: []float64{math.NaN()}},
+	} {
+		r.Planned = []energy.PlannedLoad{{From: 0, Power: []float64{1}}, pl}
+		_, err := energy.USaPP{}.Hide(energy.DefaultBattery(), r)
+		var fe *energy.FieldError
+		if !errors.As(err, &fe) || fe.Field != "Planned[1]" || !errors.Is(err, energy.ErrRun) {
+			t.Errorf("%s: got %v, want a *FieldError for Planned[1] wrapping ErrRun", name, err)
+		}
+	}
+}
+
+func mean(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
