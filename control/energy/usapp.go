@@ -87,8 +87,7 @@ func (u USaPP) Hide(b Battery, r Run) (*Result, error) {
 		t := s.t
 		m := est.push(math.Max(0, s.demand()+shift[t]))
 		grid.see(m)
-		target := u.target(s, shape, t, hor) + stored[min(t+hor, s.n()-1)]
-		goal := math.Max(0, m+s.correctionW(target, min(hor, s.n()-t)))
+		goal := math.Max(0, m+s.correctionW(u.target(s, shape, stored, t, hor), min(hor, s.n()-t)))
 		dev := goal - level
 		sign := math.Copysign(1, dev)
 		lo, hi := s.window(min(t+1, s.n()-1))
@@ -149,10 +148,11 @@ func (u USaPP) quiet(d []float64, t int, sign float64) bool {
 
 // target is the stored energy (kWh) USaPP steers to from step t: the run's
 // SoC target hor steps on, moved by the price shape now, and faded out over
-// the ReturnSoC ramp so that the run still ends at InitialSoC.
-func (u USaPP) target(s *sim, shape priceShape, t, hor int) float64 {
+// the ReturnSoC ramp so that the run still ends at InitialSoC, plus the
+// energy the plan for Run.Planned has stored by then (plannedShift).
+func (u USaPP) target(s *sim, shape priceShape, stored []float64, t, hor int) float64 {
 	at := min(t+hor, s.n()-1)
-	return s.socTarget(at) + (1-s.returnFraction(at))*shape.at(t)
+	return s.socTarget(at) + (1-s.returnFraction(at))*shape.at(t) + stored[at]
 }
 
 // priceLookahead is how far ahead the price shape looks: long enough to see

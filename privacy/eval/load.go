@@ -32,10 +32,15 @@ func Builtin(name string, seed int64) (tr *household.Trace, ok bool, err error) 
 		tr, err = household.UKDALE()
 		return tr, true, err
 	case SourceSynthetic:
-		s := household.Synthetic{Seed: seed, Start: SyntheticStart, Step: time.Minute, Duration: 24 * time.Hour}
-		return s.Generate(), true, nil
+		return syntheticDay(seed, 0), true, nil
 	}
 	return nil, false, nil
+}
+
+// syntheticDay is day `day` of synthetic home seed: 24 h of 1-minute
+// samples from SyntheticStart (household.Synthetic.Day).
+func syntheticDay(seed, day int64) *household.Trace {
+	return household.Synthetic{Seed: seed, Day: day, Start: SyntheticStart, Step: time.Minute, Duration: 24 * time.Hour}.Generate()
 }
 
 // LoadTrace reads a data file in either supported layout, chosen from its

@@ -51,22 +51,22 @@ func PlannedLoads(tr *household.Trace) []energy.PlannedLoad {
 func runsOf(p []float64, gap, slot int) []energy.PlannedLoad {
 	var out []energy.PlannedLoad
 	from, last := -1, -1
+	closeRun := func() {
+		if from >= 0 {
+			out = append(out, energy.PlannedLoad{From: from, Power: slotMeans(p[from:last+1], slot)})
+		}
+	}
 	for t, w := range p {
 		if w <= plannedOnW {
 			continue
 		}
-		if from >= 0 && t-last > gap {
-			out = append(out, energy.PlannedLoad{From: from, Power: slotMeans(p[from:last+1], slot)})
-			from = -1
-		}
-		if from < 0 {
+		if from < 0 || t-last > gap {
+			closeRun()
 			from = t
 		}
 		last = t
 	}
-	if from >= 0 {
-		out = append(out, energy.PlannedLoad{From: from, Power: slotMeans(p[from:last+1], slot)})
-	}
+	closeRun()
 	return out
 }
 

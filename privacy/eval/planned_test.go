@@ -1,7 +1,6 @@
 package eval
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -123,19 +122,11 @@ func BenchmarkPlannedLoads(b *testing.B) {
 //
 //	go test ./privacy/eval -run xxx -bench DayAheadTuning -benchtime 1x -v
 func BenchmarkDayAheadTuning(b *testing.B) {
-	settings := []energy.Algorithm{energy.USaPP{}}
-	for _, settle := range []time.Duration{3 * time.Minute, 5 * time.Minute, 10 * time.Minute, 20 * time.Minute} {
-		for _, q := range []float64{150, 200, 300, 400} {
-			for _, ps := range []float64{-1, 0.25, 0.5} {
-				settings = append(settings, Setting{"usapp", fmt.Sprintf("%v/%gW/%g", settle, q, ps), energy.USaPP{Settle: settle, Quantum: q, Hysteresis: 1.25 * q, PriceShift: ps}})
-			}
-		}
-	}
+	settings := append([]energy.Algorithm{energy.USaPP{}}, usappGrid(-1, 0.25, 0.5)...)
 	algos := append(baselines(), settings...)
 	// meets is, per setting, whether it meets all three targets on the day.
 	meets := func(seed, day int64) map[string]bool {
-		tr := household.Synthetic{Seed: seed, Day: day, Start: SyntheticStart, Step: time.Minute, Duration: 24 * time.Hour}.Generate()
-		rows, err := Evaluate(tr, energy.DefaultBattery(), algos, nilm.Attackers(), Options{})
+		rows, err := Evaluate(syntheticDay(seed, day), energy.DefaultBattery(), algos, nilm.Attackers(), Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

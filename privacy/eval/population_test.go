@@ -183,15 +183,7 @@ func BenchmarkPopulationByEfficiency(b *testing.B) {
 //	go test ./privacy/eval -run xxx -bench USaPPSettingsHindsight -benchtime 1x -v
 func BenchmarkUSaPPSettingsHindsight(b *testing.B) {
 	days := populationDays(b)
-	var settings []energy.Algorithm
-	for _, settle := range []time.Duration{3 * time.Minute, 5 * time.Minute, 10 * time.Minute, 20 * time.Minute} {
-		for _, q := range []float64{150, 200, 300, 400} {
-			for _, ps := range []float64{0.25, 0.5, 1} {
-				u := energy.USaPP{Settle: settle, Quantum: q, Hysteresis: 1.25 * q, PriceShift: ps}
-				settings = append(settings, Setting{"usapp", fmt.Sprintf("%v/%gW/%g", settle, q, ps), u})
-			}
-		}
-	}
+	settings := usappGrid(0.25, 0.5, 1)
 	var reach, reachBeats, defaults int
 	for b.Loop() {
 		reach, reachBeats, defaults = 0, 0, 0
@@ -217,6 +209,21 @@ func BenchmarkUSaPPSettingsHindsight(b *testing.B) {
 		len(days), defaults, len(settings), reach, reachBeats)
 	b.ReportMetric(float64(reach), "days-all-targets")
 	b.ReportMetric(float64(reachBeats), "days-all-targets+beats")
+}
+
+// usappGrid is USaPP over Settle 3-20 min × Quantum 150-400 W (hysteresis
+// 1.25 quanta) × the given price shifts: 16 settings per price shift.
+func usappGrid(priceShifts ...float64) []energy.Algorithm {
+	var settings []energy.Algorithm
+	for _, settle := range []time.Duration{3 * time.Minute, 5 * time.Minute, 10 * time.Minute, 20 * time.Minute} {
+		for _, q := range []float64{150, 200, 300, 400} {
+			for _, ps := range priceShifts {
+				u := energy.USaPP{Settle: settle, Quantum: q, Hysteresis: 1.25 * q, PriceShift: ps}
+				settings = append(settings, Setting{"usapp", fmt.Sprintf("%v/%gW/%g", settle, q, ps), u})
+			}
+		}
+	}
+	return settings
 }
 
 // populationDays is the UK-DALE day and synthetic seeds 1..populationSeeds.
