@@ -155,6 +155,10 @@ type HEMS struct {
 	DemandResponse []ImportCap     `yaml:"demand_response"` // import caps the utility asked for
 	Emergencies    []ImportCap     `yaml:"emergencies"`     // import caps of a grid emergency
 	Overrides      []Override      `yaml:"overrides"`       // the user's instructions
+	// Planned: the HEMS schedules the home's washing machine, dishwasher and
+	// tumble dryer, and tells the hiding algorithm their runs ahead
+	// (energy.Run.Planned; only usapp uses them). Default false.
+	Planned bool `yaml:"planned"`
 }
 
 // ImportCap caps the power the meter reads from From to To.

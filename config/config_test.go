@@ -327,6 +327,7 @@ const hemsConfig = `gateway:
     overrides:
       - {kind: charge-by, from: "05:00", to: "07:00", target_soc: 0.8}
       - {kind: battery-off, from: "00:00", to: "24:00"}
+    planned: true
 `
 
 func TestGatewayHEMS(t *testing.T) {
@@ -343,6 +344,7 @@ func TestGatewayHEMS(t *testing.T) {
 		DemandResponse: []ImportCap{{From: "17:00", To: "19:00", MaxKW: 1.5}},
 		Emergencies:    []ImportCap{{From: "22:00", To: "06:00", MaxKW: 0}},
 		Overrides:      []Override{{Kind: "charge-by", From: "05:00", To: "07:00", TargetSoC: 0.8}, {Kind: "battery-off", From: "00:00", To: "24:00"}},
+		Planned:        true,
 	}
 	if !reflect.DeepEqual(h, want) {
 		t.Fatalf("hems %+v", h)

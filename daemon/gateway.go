@@ -359,7 +359,7 @@ func saveMeter(hm *homeMeter) error {
 func hemsFor(cfg *config.Config, i int) gateway.HEMS {
 	c := cfg.Gateway.HEMS
 	h := gateway.HEMS{Battery: cfg.Gateway.Battery.Energy(), Tariff: cfg.Tariff, Seed: cfg.Gateway.Seed*1_000_003 + int64(i),
-		Priorities: c.Priorities}
+		Priorities: c.Priorities, Planned: c.Planned}
 	if cfg.Gateway.Hiding != "none" {
 		h.Algorithm, _ = energy.Lookup(cfg.Gateway.Hiding) // validated with the configuration
 	}

@@ -92,6 +92,7 @@ gateway:
   hems:
     demand_response:
       - {from: "17:00", to: "19:00", max_kw: 0.1}
+    planned: true
 `, filepath.Join(dir, "gw"), pass, caAddr, root, tokens, busAddr, heHTTP, gwHTTP))
 
 	var logs syncBuffer
@@ -163,12 +164,13 @@ gateway:
 	if err := getJSON("http://"+gwHTTP+"/controls", &c); err != nil {
 		t.Fatal(err)
 	}
-	found := false
+	arbitration, told := false, false
 	for _, a := range c.Controls {
-		found = found || a.ID == "C3.hems-arbitration" && a.Params["demand_response"] == "1"
+		arbitration = arbitration || a.ID == "C3.hems-arbitration" && a.Params["demand_response"] == "1"
+		told = told || a.ID == "C3.load-hiding" && a.Params["planned"] == "true"
 	}
-	if !found {
-		t.Errorf("controls %+v lack C3.hems-arbitration", c.Controls)
+	if !arbitration || !told {
+		t.Errorf("controls %+v lack C3.hems-arbitration with one demand-response window or C3.load-hiding told the planned runs", c.Controls)
 	}
 	// Every decision of both meters is in the log at info.
 	lines := 0

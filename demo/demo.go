@@ -67,6 +67,9 @@ type Options struct {
 	Hiding string
 	// Battery is every home's battery; default energy.DefaultBattery().
 	Battery *energy.Battery
+	// Planned: every home's HEMS schedules its deferrable appliances and
+	// tells the hiding algorithm their runs (gateway.HEMS.Planned).
+	Planned bool
 	// DemandResponse caps every home's import during these daily windows
 	// (times of day in the tariff's time zone); the HEMS arbitrates them
 	// against privacy and cost by energy.DefaultPriorities. Default none.
@@ -135,7 +138,8 @@ const none = "none"
 // hems is the home energy manager of home i.
 func (o *Options) hems(i int) gateway.HEMS {
 	h := gateway.HEMS{Battery: *o.Battery, Tariff: *o.Tariff, Seed: o.Seed*1_000_003 + int64(i),
-		Plan: gateway.DayPlan{DemandResponse: o.DemandResponse}, Home: homeName(i), Log: o.Log.With("role", "hems")}
+		Plan: gateway.DayPlan{DemandResponse: o.DemandResponse}, Home: homeName(i), Log: o.Log.With("role", "hems"),
+		Planned: o.Planned}
 	if o.Hiding != none {
 		h.Algorithm, _ = energy.Lookup(o.Hiding) // checked by defaults
 	}

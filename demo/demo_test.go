@@ -76,6 +76,26 @@ func TestNoHidingExposesTheDemand(t *testing.T) {
 	}
 }
 
+// --planned reaches every home's HEMS and the summary says so.
+func TestPlannedReachesTheHEMS(t *testing.T) {
+	o := Options{Homes: 2, Hours: 1, Seed: 5, Out: t.TempDir(), Planned: true}
+	sum, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	if !o.hems(1).Planned || !sum.Privacy.Planned {
+		t.Fatalf("HEMS planned %v, summary planned %v", o.hems(1).Planned, sum.Privacy.Planned)
+	}
+	var text strings.Builder
+	sum.WriteText(&text)
+	if !strings.Contains(text.String(), "usapp (told the planned runs)") {
+		t.Errorf("summary text does not say the HEMS told usapp its runs:\n%s", text.String())
+	}
+}
+
 func TestSameSeedSameBills(t *testing.T) {
 	a, err := Run(context.Background(), Options{Homes: 3, Hours: 2, Seed: 11, Out: t.TempDir()})
 	if err != nil {

@@ -127,8 +127,12 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  integrity  %d checkpoints verified by gateways, %d mismatches, log size %d\n",
 		s.Integrity.CheckpointsVerified, s.Integrity.Mismatches, s.Integrity.LogSize)
 	if p := s.Privacy; p != nil {
+		algo := p.Algorithm
+		if p.Planned {
+			algo += " (told the planned runs)"
+		}
 		fmt.Fprintf(w, "  privacy    %s on %g kWh / %g kW: worst attacker F1 %.2f (%.2f unhidden), I(demand; metered) %.2f bits, extra energy %.1f %% (mean of %d homes)\n",
-			p.Algorithm, p.BatteryKWh, p.BatteryKW, p.WorstF1, p.UnhiddenWorstF1, p.MIBits, p.ExtraEnergyPct, p.Homes)
+			algo, p.BatteryKWh, p.BatteryKW, p.WorstF1, p.UnhiddenWorstF1, p.MIBits, p.ExtraEnergyPct, p.Homes)
 	}
 	if h := s.HEMS; h != nil {
 		dr := "no demand-response window"

@@ -100,12 +100,12 @@
 //     known before they begin) each run of 55 minutes or more reads on the
 //     meter as a lower plateau over a wider window: the demand the median
 //     sees is shifted by the plan, and the SoC target by the energy the plan
-//     stores, so that the correction does not undo it. The battery stores
-//     before the run, serves during it and stores after, within PlanSwing of
-//     the window and PlanCover of the run's energy. Over the 21 days (go test
-//     ./privacy/eval -bench PlannedLoads -v) mean MI falls from 0.469 to
-//     0.412 bits at 2.85 % instead of 2.63 % extra energy; on the 40 held-out
-//     homes from 0.447 to 0.402 bits.
+//     has stored so far, so that the correction does not undo it. The
+//     battery stores before the run, serves during it and stores after,
+//     within PlanSwing of the window and PlanCover of the run's energy. Over
+//     the 21 days (go test ./privacy/eval -bench PlannedLoads -v) mean MI
+//     falls from 0.469 to 0.420 bits at 2.84 % instead of 2.63 % extra
+//     energy; on the 40 held-out homes from 0.447 to 0.408 bits.
 //
 // Measured with a 2 kWh / 3 kW / 0.9 battery and the SoC returned (go run
 // ./cmd/usapp privacy eval --data ukdale|synthetic --seed S --battery-kwh 2

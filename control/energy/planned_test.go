@@ -65,6 +65,31 @@ func TestUSaPPSpreadsAPlannedLoad(t *testing.T) {
 	}
 }
 
+// With a wide spread (0.4 of the SoC window, no cover limit: 53 minutes
+// either side of the dryer at 723 W above the base, on the 200 W grid
+// 1000 W) the battery stores 0.64 kWh before the run and must carry it
+// through. The meter holds the plateau through the run and the battery keeps
+// a margin above its floor. A SoC target that ignored what the plan has
+// stored empties the battery to 0.22 kWh and the meter shows 1400 W; one
+// that also counted the shift still to come empties it to the floor and the
+// meter follows the dryer's 2.2 kW.
+func TestUSaPPHoldsAWideSpread(t *testing.T) {
+	b := energy.DefaultBattery()
+	r, dryer := dryerDay()
+	r.Planned = []energy.PlannedLoad{dryer}
+	res, err := energy.USaPP{PlanSwing: 0.4, PlanCover: 1}.Hide(b, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPhysics(t, b, r, res)
+	if peak := slices.Max(res.Metered[600:900]); peak > 1200 {
+		t.Errorf("the meter peaks at %.0f W between 10:00 and 15:00, want the plateau (<= 1200 W)", peak)
+	}
+	if low := slices.Min(res.SoC[600:900]); low < 0.3 {
+		t.Errorf("the battery falls to %.3f kWh around the dryer, want >= 0.3 (floor 0.2)", low)
+	}
+}
+
 // A negative PlanSwing ignores the plan: the run is the one without it, bit
 // for bit. A load shorter than 55 minutes is left to the battery as well.
 func TestUSaPPIgnoresPlansItShould(t *testing.T) {

@@ -32,7 +32,7 @@ type USaPP struct {
 	// means 0.2, a negative value ignores Run.Planned.
 	PlanSwing float64
 	// PlanCover is the largest share of a planned load's energy the battery
-	// may carry to spread it; 0 means 0.5.
+	// may carry to spread it; 0 means 0.7.
 	PlanCover float64
 }
 
@@ -65,7 +65,7 @@ func (u USaPP) withDefaults() USaPP {
 	if u.PlanSwing == 0 {
 		u.PlanSwing = 0.2
 	}
-	deff(&u.PlanCover, 0.5)
+	deff(&u.PlanCover, 0.7)
 	return u
 }
 
@@ -149,10 +149,16 @@ func (u USaPP) quiet(d []float64, t int, sign float64) bool {
 // target is the stored energy (kWh) USaPP steers to from step t: the run's
 // SoC target hor steps on, moved by the price shape now, and faded out over
 // the ReturnSoC ramp so that the run still ends at InitialSoC, plus the
-// energy the plan for Run.Planned has stored by then (plannedShift).
+// energy the plan for Run.Planned has stored so far (plannedShift).
+//
+// The plan's part is taken at t, not hor steps on: the median already
+// carries the shift still to come, so the battery stores it without help;
+// counting it in the target as well stores it twice. With a wide spread
+// that empties the battery before the run ends and the meter follows the
+// run after all (TestUSaPPHoldsAWideSpread).
 func (u USaPP) target(s *sim, shape priceShape, stored []float64, t, hor int) float64 {
 	at := min(t+hor, s.n()-1)
-	return s.socTarget(at) + (1-s.returnFraction(at))*shape.at(t) + stored[at]
+	return s.socTarget(at) + (1-s.returnFraction(at))*shape.at(t) + stored[t]
 }
 
 // priceLookahead is how far ahead the price shape looks: long enough to see

@@ -132,8 +132,8 @@ type Options struct {
 	// Seed seeds the randomised algorithms.
 	Seed int64
 	// Planned gives the algorithms energy.Run.Planned: the runs of the
-	// home's deferrable appliances, as [PlannedLoads] reads them from the
-	// trace's ground truth, as if the HEMS had scheduled each of them. Only
+	// home's deferrable appliances, as energy.PlannedLoads reads them from
+	// the trace's ground truth, as if the HEMS had scheduled each of them. Only
 	// USaPP uses them; the baselines were designed without such knowledge.
 	Planned bool
 }
@@ -207,7 +207,7 @@ func EvaluateReport(tr *household.Trace, b energy.Battery, algos []energy.Algori
 		Seed:      opts.Seed,
 	}
 	if opts.Planned {
-		run.Planned = PlannedLoads(tr)
+		run.Planned = energy.PlannedLoads(tr.Appliances, tr.Step)
 	}
 	runs, err := hideAll(b, run, algos)
 	if err != nil {

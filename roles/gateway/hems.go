@@ -47,8 +47,13 @@ type HEMS struct {
 	Seed       int64           // seeds randomised algorithms
 	Priorities []energy.Source // highest first; nil means energy.DefaultPriorities
 	Plan       DayPlan
-	Home       string       // identity in the decision log (the meter's name or LFDI)
-	Log        *slog.Logger // receives every decision at Info; nil means slog.Default()
+	// Planned: the HEMS starts the home's deferrable appliances itself
+	// (energy.IsDeferrable: washing machine, dishwasher, tumble dryer), so it
+	// tells the algorithm their runs before they begin (energy.Run.Planned).
+	// In simulation the runs are read from the trace's appliances.
+	Planned bool
+	Home    string       // identity in the decision log (the meter's name or LFDI)
+	Log     *slog.Logger // receives every decision at Info; nil means slog.Default()
 }
 
 // DayPlan is what besides privacy and cost wants the battery, every day.
@@ -109,6 +114,9 @@ func (h HEMS) Metered(tr *household.Trace) (*household.Trace, *energy.Result, []
 	}
 	run := energy.Run{Demand: tr.Mains, Step: tr.Step, ReturnSoC: true, Seed: h.Seed,
 		Prices: h.Tariff.Schedule(tr.Start, tr.Step, len(tr.Mains))}
+	if h.Planned {
+		run.Planned = energy.PlannedLoads(tr.Appliances, tr.Step)
+	}
 	res, log, err := energy.Arbiter{Priorities: h.Priorities}.Run(h.Battery, run, h.Algorithm, plan)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("gateway: hems %s: %w", h.Algorithm.Name(), err)
@@ -293,6 +301,7 @@ func (h HEMS) Controls() []framework.Active {
 			"algorithm":   h.Algorithm.Name(),
 			"battery_kwh": fmt.Sprint(h.Battery.CapacityKWh),
 			"battery_kw":  fmt.Sprint(h.Battery.MaxDischargeKW),
+			"planned":     fmt.Sprint(h.Planned),
 		}},
 		{ID: framework.HEMSArbitration, Params: map[string]string{
 			"priorities":      strings.Join(ranked, ","),

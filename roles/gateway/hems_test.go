@@ -387,3 +387,40 @@ func TestImportCapCheckNamesEachField(t *testing.T) {
 		t.Errorf("override with a bad start: %v", err)
 	}
 }
+
+// A HEMS that schedules the tumble dryer tells the hider its run, and the
+// meter shows the run as a lower, wider plateau; one that does not follows
+// it up. The day is 200 W with a 2 kW dryer from 12:00 to 13:00 UTC.
+func TestHEMSTellsTheHiderWhatItSchedules(t *testing.T) {
+	n := 24 * 60
+	mains, dryer := make([]float64, n), make([]float64, n)
+	for i := range mains {
+		mains[i] = 200
+		if i >= 720 && i < 780 {
+			dryer[i] = 2000
+			mains[i] += 2000
+		}
+	}
+	tr := &household.Trace{Name: "dryer day", Start: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), Step: time.Minute,
+		Mains: mains, Appliances: map[string][]float64{"tumble_dryer": dryer}}
+	peak := func(planned bool) (float64, float64) {
+		_, h := eveningHEMS(t, DayPlan{}, nil, nil)
+		h.Planned = planned
+		m, _, _, err := h.Metered(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := h.Controls()[0].Params["planned"]; got != fmt.Sprint(planned) {
+			t.Errorf("controls report planned=%s, want %v", got, planned)
+		}
+		return slices.Max(m.Mains[700:800]), m.Mains[715] // 715: five minutes before the run
+	}
+	told, before := peak(true)
+	notTold, _ := peak(false)
+	if told > 1800 || notTold < 2100 {
+		t.Errorf("metered peak around the run: %.0f W told, %.0f W not told; want <= 1800 and >= 2100", told, notTold)
+	}
+	if before < 1000 {
+		t.Errorf("the meter reads %.0f W five minutes before the run; a spread run shows before it starts", before)
+	}
+}
