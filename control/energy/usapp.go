@@ -14,11 +14,15 @@ import (
 // battery is near a limit, and only at a quiet moment, when the demand has
 // not itself just stepped in the same direction.
 type USaPP struct {
-	Window     time.Duration // the demand estimate is a median over at most this trailing window; 0 means 30 min
-	Settle     time.Duration // a demand step larger than StepW restarts the median, trusted once the new run lasts this; 0 means 5 min
-	StepW      float64       // W, see Settle; 0 means 400
-	Horizon    time.Duration // the SoC correction steers to target over this; 0 means 2 h
-	Quantum    float64       // W, grid of levels; 0 means 200
+	Window  time.Duration // the demand estimate is a median over at most this trailing window; 0 means 30 min
+	Settle  time.Duration // a demand step larger than StepW restarts the median, trusted once the new run lasts this; 0 means 5 min
+	StepW   float64       // W, see Settle; 0 means 400
+	Horizon time.Duration // the SoC correction steers to target over this; 0 means 2 h
+	Quantum float64       // W, the grid's first step above standby; 0 means 200
+	// GridPower shapes the grid of levels: standby plus Quantum·k^GridPower
+	// for k = 1, 2, ... (see levelGrid); 0 means 1.75, 1 is an evenly spaced
+	// grid, and values below 1 mean 1.
+	GridPower  float64
 	Hysteresis float64       // W, drift from the estimate that earns a jump; 0 means 250
 	MinGap     time.Duration // shortest time between discretionary jumps; 0 means 10 min
 	QuietW     float64       // W, largest same-sign demand step in the last two steps of a quiet moment; 0 means 30
@@ -55,6 +59,8 @@ func (u USaPP) withDefaults() USaPP {
 	def(&u.Horizon, 2*time.Hour)
 	def(&u.MinGap, 10*time.Minute)
 	deff(&u.Quantum, 200)
+	deff(&u.GridPower, 1.75)
+	u.GridPower = math.Max(u.GridPower, 1)
 	deff(&u.StepW, 400)
 	deff(&u.Hysteresis, 250)
 	deff(&u.QuietW, 30)
@@ -81,7 +87,7 @@ func (u USaPP) Hide(b Battery, r Run) (*Result, error) {
 	shape := newPriceShape(r.Prices, r.Step, u.PriceShift*(s.maxKWh-s.minKWh)/2)
 	shift, stored := u.plan(s, r)
 	est := newSettledMedian(steps(u.Window, r.Step), steps(u.Settle, r.Step), u.StepW, r.Demand[0]+shift[0])
-	grid := levelGrid{quantum: u.Quantum, base: math.Inf(1)}
+	grid := levelGrid{quantum: u.Quantum, power: u.GridPower, base: math.Inf(1)}
 	level, last := r.Demand[0], 0
 	for s.t < s.n() {
 		t := s.t
@@ -114,22 +120,37 @@ func (u USaPP) plan(s *sim, r Run) (shift, stored []float64) {
 	return plannedShift(r, u.PlanSwing*(s.maxKWh-s.minKWh), u.PlanCover)
 }
 
-// levelGrid is the set of metered levels USaPP may show: multiples of the
-// quantum offset so that the lowest demand estimate seen so far (the home's
-// standby load) is itself a level. The meter shows standby most of the day;
-// on a grid through 0 it would sit between two levels there, and the battery
-// would cycle the difference all day.
+// levelGrid is the set of metered levels USaPP may show: the lowest demand
+// estimate seen so far (the home's standby load) and, above it, standby plus
+// quantum·k^power for k = 1, 2, .... The meter shows standby most of the
+// day; on a grid through 0 it would sit between two levels there, and the
+// battery would cycle the difference all day.
+//
+// With power above 1 the steps widen as the levels rise (power 1.75 and a
+// 200 W quantum: standby +200, +673, +1369, +2263 W, ...). A home draws
+// high power rarely, so a wide cell up there costs the battery little
+// energy, and it takes away much of what a high reading says about which
+// appliance is on. That is the trade of entropy-constrained quantisation
+// (Chou, Lookabaugh and Gray, IEEE Trans. ASSP 37(1), 1989): at a low rate
+// the cells are wide where the source seldom goes. Measured over 61 homes
+// (go test ./privacy/eval -bench GridPower -v), power 1.75 against an even
+// grid: 0.06-0.08 bits less MI for 0.12-0.15 points more extra energy.
 type levelGrid struct {
-	quantum float64
-	base    float64 // lowest estimate seen; +Inf before the first
+	quantum, power float64
+	base           float64 // lowest estimate seen; +Inf before the first
 }
 
 func (g *levelGrid) see(estimate float64) { g.base = math.Min(g.base, estimate) }
 
-// nearest is the level nearest w, never below the lowest level.
+// nearest is the level nearest w, counted in steps k (so a cell spans half
+// a step either side in k, and widens with the levels), never below standby.
 func (g *levelGrid) nearest(w float64) float64 {
-	off := math.Mod(g.base, g.quantum)
-	return quantise(w-off, g.quantum) + off
+	x := w - g.base
+	if x <= 0 {
+		return g.base
+	}
+	k := math.Round(math.Pow(x/g.quantum, 1/g.power))
+	return g.base + g.quantum*math.Pow(k, g.power)
 }
 
 // quiet reports whether step t is a moment at which a metered jump of the

@@ -63,12 +63,14 @@ func TestSettledMedianProperty(t *testing.T) {
 	})
 }
 
-// The level grid has the lowest estimate seen as a level, steps of one
-// quantum, and rounds to the nearest level at or above that lowest one.
+// The level grid has the lowest estimate seen as a level, then levels at
+// standby + quantum·k^power, and rounds to the nearest of them in k, never
+// below standby; with power 1 that is the nearest level in watts.
 func TestLevelGridProperty(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		q := rapid.Float64Range(50, 500).Draw(t, "quantum")
-		g := levelGrid{quantum: q, base: math.Inf(1)}
+		p := rapid.Float64Range(1, 3).Draw(t, "power")
+		g := levelGrid{quantum: q, power: p, base: math.Inf(1)}
 		for _, e := range rapid.SliceOfN(rapid.Float64Range(0, 3000), 1, 20).Draw(t, "estimates") {
 			g.see(e)
 		}
@@ -77,12 +79,15 @@ func TestLevelGridProperty(t *testing.T) {
 		}
 		w := rapid.Float64Range(0, 6000).Draw(t, "w")
 		got := g.nearest(w)
-		k := (got - g.base) / q
-		if math.Abs(k-math.Round(k)) > 1e-9 {
-			t.Fatalf("level %v is not standby %v plus whole quanta of %v", got, g.base, q)
+		k := math.Pow((got-g.base)/q, 1/p)
+		if got < g.base || math.Abs(k-math.Round(k)) > 1e-6 {
+			t.Fatalf("level %v is not standby %v plus quantum %v times a whole k^%v", got, g.base, q, p)
 		}
-		if lowest := math.Mod(g.base, q); got < lowest-1e-9 || (w >= lowest && math.Abs(got-w) > q/2+1e-9) {
-			t.Fatalf("nearest(%v) = %v with quantum %v and lowest level %v", w, got, q, lowest)
+		if kw := math.Pow(math.Max(0, w-g.base)/q, 1/p); math.Abs(kw-k) > 0.5+1e-9 {
+			t.Fatalf("nearest(%v) = %v is %v steps away (quantum %v, power %v, standby %v)", w, got, math.Abs(kw-k), q, p, g.base)
+		}
+		if p == 1 && w >= g.base && math.Abs(got-w) > q/2+1e-9 {
+			t.Fatalf("even grid: nearest(%v) = %v, more than half a quantum %v away", w, got, q)
 		}
 	})
 }

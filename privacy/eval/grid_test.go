@@ -1,0 +1,50 @@
+package eval
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/usapp/usapp/control/energy"
+	"github.com/usapp/usapp/privacy/nilm"
+)
+
+// BenchmarkGridPower compares USaPP's level grids (energy.USaPP.GridPower:
+// standby + 200 W·k^power) on the goal days, the population and the
+// held-out homes: days within all three targets, days below the three
+// baselines on MI, days meeting the whole goal (all three and below the
+// baselines on F1 and MI), and the means. Run with -v:
+//
+//	go test ./privacy/eval -run xxx -bench GridPower -benchtime 1x -v
+func BenchmarkGridPower(b *testing.B) {
+	sets := []struct {
+		name string
+		days []testDay
+	}{
+		{"goal days", testDays(b, 5)},
+		{"population", testDays(b, populationSeeds)},
+		{"held out", syntheticDays(b, 21, 60)},
+	}
+	for b.Loop() {
+		for _, set := range sets {
+			for _, power := range []float64{1, 1.5, 1.75, 2, 2.5} {
+				var all, beatsMI, goal int
+				var f1, mi, extra float64
+				for _, d := range set.days {
+					rows, err := Evaluate(d.trace, energy.DefaultBattery(), append(baselines(), energy.USaPP{GridPower: power}), nilm.Attackers(), Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					st := DesignTarget.Stand(rows, GoalBaselines)
+					s := st[slices.IndexFunc(st, func(s Standing) bool { return s.Worst.Algorithm == "usapp" })]
+					all += b2i(s.All())
+					beatsMI += b2i(s.BeatsMI)
+					goal += b2i(s.All() && s.BeatsF1 && s.BeatsMI)
+					f1, mi, extra = f1+s.Worst.F1, mi+s.Worst.MIBits, extra+s.Worst.ExtraEnergyPct
+				}
+				k := float64(len(set.days))
+				b.Logf("%-10s power %-4g all three %2d, below on MI %2d, whole goal %2d of %d; mean worst F1 %.3f, MI %.3f bits, extra energy %.2f %%",
+					set.name, power, all, beatsMI, goal, len(set.days), f1/k, mi/k, extra/k)
+			}
+		}
+	}
+}
