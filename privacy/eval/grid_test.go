@@ -8,6 +8,33 @@ import (
 	"github.com/usapp/usapp/privacy/nilm"
 )
 
+// daySet is a named set of test days.
+type daySet struct {
+	name string
+	days []testDay
+}
+
+// goalPopulationHeldOut are the goal days, the population the
+// defaults were chosen on, and the 40 held-out homes.
+func goalPopulationHeldOut(tb testing.TB) []daySet {
+	return []daySet{
+		{"goal days", testDays(tb, 5)},
+		{"population", testDays(tb, populationSeeds)},
+		{"held out", syntheticDays(tb, 21, 60)},
+	}
+}
+
+// usappStanding is u's standing against the design target and the goal's
+// baselines on day d.
+func usappStanding(tb testing.TB, d testDay, u energy.USaPP, opts Options) Standing {
+	rows, err := Evaluate(d.trace, energy.DefaultBattery(), append(baselines(), u), nilm.Attackers(), opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st := DesignTarget.Stand(rows, GoalBaselines)
+	return st[slices.IndexFunc(st, func(s Standing) bool { return s.Worst.Algorithm == "usapp" })]
+}
+
 // BenchmarkGridPower compares USaPP's level grids (energy.USaPP.GridPower:
 // standby + 200 W·k^power) on the goal days, the population and the
 // held-out homes: days within all three targets, days below the three
@@ -16,26 +43,14 @@ import (
 //
 //	go test ./privacy/eval -run xxx -bench GridPower -benchtime 1x -v
 func BenchmarkGridPower(b *testing.B) {
-	sets := []struct {
-		name string
-		days []testDay
-	}{
-		{"goal days", testDays(b, 5)},
-		{"population", testDays(b, populationSeeds)},
-		{"held out", syntheticDays(b, 21, 60)},
-	}
+	sets := goalPopulationHeldOut(b)
 	for b.Loop() {
 		for _, set := range sets {
 			for _, power := range []float64{1, 1.5, 1.75, 2, 2.5} {
 				var all, beatsMI, goal int
 				var f1, mi, extra float64
 				for _, d := range set.days {
-					rows, err := Evaluate(d.trace, energy.DefaultBattery(), append(baselines(), energy.USaPP{GridPower: power}), nilm.Attackers(), Options{})
-					if err != nil {
-						b.Fatal(err)
-					}
-					st := DesignTarget.Stand(rows, GoalBaselines)
-					s := st[slices.IndexFunc(st, func(s Standing) bool { return s.Worst.Algorithm == "usapp" })]
+					s := usappStanding(b, d, energy.USaPP{GridPower: power}, Options{})
 					all += b2i(s.All())
 					beatsMI += b2i(s.BeatsMI)
 					goal += b2i(s.All() && s.BeatsF1 && s.BeatsMI)

@@ -36,26 +36,14 @@ func TestPlannedLoadsLowerUSaPPsMI(t *testing.T) {
 //
 //	go test ./privacy/eval -run xxx -bench PlannedLoads -benchtime 1x -v
 func BenchmarkPlannedLoads(b *testing.B) {
-	sets := []struct {
-		name string
-		days []testDay
-	}{
-		{"goal days", testDays(b, 5)},
-		{"population", testDays(b, populationSeeds)},
-		{"held out", syntheticDays(b, 21, 60)},
-	}
+	sets := goalPopulationHeldOut(b)
 	for b.Loop() {
 		for _, set := range sets {
 			for _, planned := range []bool{false, true} {
 				var all int
 				var f1, mi, extra float64
 				for _, d := range set.days {
-					rows, err := Evaluate(d.trace, energy.DefaultBattery(), append(baselines(), energy.USaPP{}), nilm.Attackers(), Options{Planned: planned})
-					if err != nil {
-						b.Fatal(err)
-					}
-					st := DesignTarget.Stand(rows, GoalBaselines)
-					s := st[slices.IndexFunc(st, func(s Standing) bool { return s.Worst.Algorithm == "usapp" })]
+					s := usappStanding(b, d, energy.USaPP{}, Options{Planned: planned})
 					all += b2i(s.All())
 					f1, mi, extra = f1+s.Worst.F1, mi+s.Worst.MIBits, extra+s.Worst.ExtraEnergyPct
 				}
