@@ -141,16 +141,7 @@ func TestUSaPPChangesRarely(t *testing.T) {
 // still hold the oven's level 12 minutes after it ended.
 func TestUSaPPFollowsLongLoadsOnly(t *testing.T) {
 	const base, kettle, oven = 300.0, 2500.0, 2000.0
-	demand := make([]float64, 6*60) // one-minute steps
-	for i := range demand {
-		demand[i] = base
-		if i >= 120 && i < 123 {
-			demand[i] += kettle
-		}
-		if i >= 200 && i < 320 {
-			demand[i] += oven
-		}
-	}
+	demand := twoLoads(base, kettle, 3, oven)
 	r := energy.Run{Demand: demand, Step: time.Minute}
 	res, err := energy.USaPP{}.Hide(energy.DefaultBattery(), r)
 	if err != nil {
@@ -167,6 +158,50 @@ func TestUSaPPFollowsLongLoadsOnly(t *testing.T) {
 	}
 	if got := res.Metered[332]; math.Abs(got-base) > 400 {
 		t.Errorf("12 minutes after a 2-hour load: metered %.0f W, demand %.0f W; the level did not come back", got, base)
+	}
+}
+
+// twoLoads is six hours of one-minute steps at base W, with first W more
+// for firstMin minutes from minute 120 and second W more from minute 200 to
+// 320.
+func twoLoads(base, first float64, firstMin int, second float64) []float64 {
+	demand := make([]float64, 6*60)
+	for i := range demand {
+		demand[i] = base
+		if i >= 120 && i < 120+firstMin {
+			demand[i] += first
+		}
+		if i >= 200 && i < 320 {
+			demand[i] += second
+		}
+	}
+	return demand
+}
+
+// USaPP rides through a load the battery can carry: a 700 W load for a
+// quarter of an hour never reaches the meter, which holds the home's
+// standby level and its first step at most. Without RideThrough the meter
+// shows the load's level. A small load the battery would carry for hours
+// (one grid step, 200 W) is shown as soon as it has settled.
+func TestUSaPPRidesThroughALargeLoad(t *testing.T) {
+	const base, large, small = 300.0, 700.0, 200.0
+	r := energy.Run{Demand: twoLoads(base, large, 15, small), Step: time.Minute}
+	peak := func(u energy.USaPP, from, to int) float64 {
+		res, err := u.Hide(energy.DefaultBattery(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPhysics(t, energy.DefaultBattery(), r, res)
+		return slices.Max(res.Metered[from:to])
+	}
+	if got := peak(energy.USaPP{}, 120, 200); got > base+small+1 {
+		t.Errorf("the meter reads %.0f W around the 15-minute load, want at most %.0f W", got, base+small)
+	}
+	if got := peak(energy.USaPP{RideThrough: -1}, 120, 200); got < base+large-300 {
+		t.Errorf("without RideThrough the meter reads at most %.0f W around the load, want it shown (%.0f W)", got, base+large)
+	}
+	if got := peak(energy.USaPP{}, 200, 225); got < base+small-1 {
+		t.Errorf("the meter reads at most %.0f W in the first 25 minutes of a 2-hour %.0f W load, want it shown", got, small)
 	}
 }
 

@@ -76,7 +76,7 @@
 //     21..60, BenchmarkPopulationHeldOut), not used to choose the
 //     defaults: 17 days within all three, 2.69 %, MI 0.447 bits.
 //   - The level jumps, whole and at once, to the wanted level only when it
-//     has drifted 250 W from it, at most once per 10 minutes. A jump is one
+//     has drifted 200 W from it, at most once per 10 minutes. A jump is one
 //     step for every attacker; a slow ramp would be invisible to Hart and the
 //     adaptive attacker but cross many of CO's combinations.
 //   - A jump happens only at a quiet moment: the demand did not itself step
@@ -86,6 +86,18 @@
 //     to a causal hider) can still match. Without this rule the worst F1 over
 //     the six test days rose from 0.104 to 0.157 (measured with a 20-minute
 //     spacing).
+//   - An upward jump past the grid's first step rides through: it waits
+//     while the battery, above its guard band, could carry the present gap
+//     between demand and level for RideThrough (20 minutes), and so a large
+//     load that ends first never reaches the meter. This is best-effort's
+//     hold kept where it pays (large loads are rare and short; the first
+//     step, a fridge or lights, lasts for hours), with the release at a
+//     quiet moment instead of at the battery's limit. Over the goal days,
+//     the population and the held-out homes (go test ./privacy/eval -bench
+//     RideThrough -v) mean MI falls by 0.025-0.042 bits for at most 0.05
+//     points of energy, and the days within all three targets go from 31
+//     to 34 of 67; on the UK-DALE day MI rises from 0.378 to 0.423 bits and
+//     extra energy from 2.99 to 3.12 %.
 //   - Near either end of the (ReturnSoC-narrowed) SoC window a smaller drift
 //     (half a quantum) suffices and the 10-minute spacing is waived if no
 //     quiet moment comes, so the battery rarely saturates; where it does, or
@@ -112,14 +124,14 @@
 //
 // Measured with a 2 kWh / 3 kW / 0.9 battery and the SoC returned (go run
 // ./cmd/usapp privacy eval --data ukdale|synthetic --seed S --battery-kwh 2
-// --battery-kw 3): on UK-DALE worst-attacker F1 0.084 (no hiding 0.85),
-// MI 0.378 bits, extra energy 2.99 %; on synthetic seeds 1..5 worst F1 at
-// most 0.054, MI 0.24-0.69 bits, extra energy 1.8-3.5 %. Over the UK-DALE
+// --battery-kw 3): on UK-DALE worst-attacker F1 0.057 (no hiding 0.85),
+// MI 0.423 bits, extra energy 3.12 %; on synthetic seeds 1..5 worst F1 at
+// most 0.092, MI 0.24-0.58 bits, extra energy 1.8-3.7 %. Over the UK-DALE
 // day and synthetic seeds 1..20 (go test ./privacy/eval -bench Population
-// -v) USaPP has the lowest mean F1 of the five algorithms, at 2.78 % mean
-// extra energy and 0.393 bits mean MI (best-effort 0.413 bits at 4.31 %,
-// NILL 0.608 at 2.52 %), and meets all three of the targets on 10
-// of 21 days (go test ./privacy/eval -bench GridPower -v).
+// -v) USaPP has the lowest mean F1 and the lowest mean MI of the five
+// algorithms, 0.044 and 0.351 bits at 2.82 % mean extra energy
+// (best-effort 0.413 bits at 4.31 %, NILL 0.608 at 2.52 %), and meets all
+// three of the targets on 11 of 21 days.
 //
 // The cost side is bounded by physics: every watt-hour the battery serves
 // costs 1/η − 1 = 11 % more from the grid, and the MI and energy goals pull

@@ -10,8 +10,10 @@ import (
 
 // The figures USaPP achieves on the embedded UK-DALE day with the default
 // 2 kWh / 3 kW / 0.9 battery and the SoC returned to its start (measured:
-// worst F1 0.084, MI 0.378 bits, extra energy 2.99 %), with a small margin,
+// worst F1 0.057, MI 0.423 bits, extra energy 3.12 %), with a small margin,
 // and its lead over best-effort on the adaptive attacker's F1 (0.088).
+// Before RideThrough this day read F1 0.084, MI 0.378 bits at 2.99 %: the
+// ride-through lowers MI on the synthetic homes but not here (BENCHMARKS.md).
 // Reproduce: go run ./cmd/usapp privacy eval --data ukdale --battery-kwh 2 --battery-kw 3
 func TestUSaPPUKDALERegression(t *testing.T) {
 	tr, _, err := eval.Builtin("ukdale", 0)
@@ -38,16 +40,16 @@ func TestUSaPPUKDALERegression(t *testing.T) {
 			}
 		}
 	}
-	if worst > 0.09 {
-		t.Errorf("worst attacker F1 %.3f, want <= 0.09 (measured 0.084)", worst)
+	if worst > 0.07 {
+		t.Errorf("worst attacker F1 %.3f, want <= 0.07 (measured 0.057)", worst)
 	}
 	if adaptive >= beAdaptive {
 		t.Errorf("adaptive F1 %.3f does not beat best-effort's %.3f", adaptive, beAdaptive)
 	}
-	if mi > 0.41 {
-		t.Errorf("MI %.3f bits, want <= 0.41 (measured 0.378)", mi)
+	if mi > 0.45 {
+		t.Errorf("MI %.3f bits, want <= 0.45 (measured 0.423)", mi)
 	}
-	if extra > 3.1 {
-		t.Errorf("extra energy %.2f %%, want <= 3.1 (measured 2.99)", extra)
+	if extra > 3.2 {
+		t.Errorf("extra energy %.2f %%, want <= 3.2 (measured 3.12)", extra)
 	}
 }

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -47,19 +48,27 @@ func BenchmarkGridPower(b *testing.B) {
 	for b.Loop() {
 		for _, set := range sets {
 			for _, power := range []float64{1, 1.5, 1.75, 2, 2.5} {
-				var all, beatsMI, goal int
-				var f1, mi, extra float64
-				for _, d := range set.days {
-					s := usappStanding(b, d, energy.USaPP{GridPower: power}, Options{})
-					all += b2i(s.All())
-					beatsMI += b2i(s.BeatsMI)
-					goal += b2i(s.All() && s.BeatsF1 && s.BeatsMI)
-					f1, mi, extra = f1+s.Worst.F1, mi+s.Worst.MIBits, extra+s.Worst.ExtraEnergyPct
-				}
-				k := float64(len(set.days))
-				b.Logf("%-10s power %-4g all three %2d, below on MI %2d, whole goal %2d of %d; mean worst F1 %.3f, MI %.3f bits, extra energy %.2f %%",
-					set.name, power, all, beatsMI, goal, len(set.days), f1/k, mi/k, extra/k)
+				logGoal(b, set, fmt.Sprintf("power %-4g", power), energy.USaPP{GridPower: power})
 			}
 		}
 	}
+}
+
+// logGoal logs u's standing over the days of set: days within all three
+// targets, days below the three baselines on MI, days meeting the whole
+// goal (all three and below the baselines on F1 and MI), and the means.
+func logGoal(b *testing.B, set daySet, label string, u energy.USaPP) {
+	b.Helper()
+	var all, beatsMI, goal int
+	var f1, mi, extra float64
+	for _, d := range set.days {
+		s := usappStanding(b, d, u, Options{})
+		all += b2i(s.All())
+		beatsMI += b2i(s.BeatsMI)
+		goal += b2i(s.All() && s.BeatsF1 && s.BeatsMI)
+		f1, mi, extra = f1+s.Worst.F1, mi+s.Worst.MIBits, extra+s.Worst.ExtraEnergyPct
+	}
+	k := float64(len(set.days))
+	b.Logf("%-10s %s all three %2d, below on MI %2d, whole goal %2d of %d; mean worst F1 %.3f, MI %.3f bits, extra energy %.2f %%",
+		set.name, label, all, beatsMI, goal, len(set.days), f1/k, mi/k, extra/k)
 }
