@@ -95,8 +95,8 @@
 //     quiet moment instead of at the battery's limit. Over the goal days,
 //     the population and the held-out homes (go test ./privacy/eval -bench
 //     RideThrough -v) mean MI falls by 0.025-0.042 bits for at most 0.05
-//     points of energy, and the days within all three targets go from 31
-//     to 34 of 67; on the UK-DALE day MI rises from 0.378 to 0.423 bits and
+//     points of energy, and the days within all three targets go from 28
+//     to 31 of the 61 distinct homes; on the UK-DALE day MI rises from 0.378 to 0.423 bits and
 //     extra energy from 2.99 to 3.12 %.
 //   - Near either end of the (ReturnSoC-narrowed) SoC window a smaller drift
 //     (half a quantum) suffices and the 10-minute spacing is waived if no

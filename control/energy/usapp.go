@@ -40,8 +40,8 @@ type USaPP struct {
 	PlanCover float64
 	// RideThrough is how long the battery, above its guard band, must be
 	// able to carry the present gap between demand and level for an upward
-	// jump past the grid's first step to wait (see rides); 0 means 20 min, a
-	// negative value never waits.
+	// jump larger than the grid's first step to wait (see rides); 0 means
+	// 20 min, a negative value never waits.
 	RideThrough time.Duration
 }
 
@@ -124,8 +124,9 @@ func (u USaPP) Hide(b Battery, r Run) (*Result, error) {
 }
 
 // rides reports whether the battery should carry the demand rather than let
-// the meter jump up from level to next: the jump goes past the grid's first
-// step, and the battery, above floor (the guard band), could carry the
+// the meter jump up from level to next: the jump is larger than the grid's
+// first step (more than 1.5 quanta, so every upward jump but standby to the
+// first level counts), and the battery, above floor (the guard band), could carry the
 // present gap between demand and level for RideThrough. The jump then waits
 // until the charge falls short (or the battery turns urgent) and happens at
 // a later quiet moment, not when the load starts; a load that ends first is
@@ -138,8 +139,9 @@ func (u USaPP) Hide(b Battery, r Run) (*Result, error) {
 // and carrying it would drain the battery for little privacy. Unlike
 // best-effort, the meter does not leave the level when the battery hits a
 // limit, which the adaptive attacker watches for (Yang et al. 2012): the
-// release waits for a quiet moment like every other jump. Measured over 61
-// homes (go test ./privacy/eval -bench RideThrough -v).
+// release follows the rules of every other jump (a quiet moment, or the
+// spacing when the battery is urgent). Measured over 61 homes (go test
+// ./privacy/eval -bench RideThrough -v).
 func (u USaPP) rides(s *sim, level, next, floor float64) bool {
 	if u.RideThrough < 0 || next-level <= 1.5*u.Quantum {
 		return false
