@@ -32,7 +32,7 @@ func Settings() []Setting {
 	out := []Setting{{"best-effort", "-", energy.BestEffort{}}}
 	for _, settle := range []time.Duration{3 * time.Minute, 5 * time.Minute, 10 * time.Minute, 20 * time.Minute} {
 		for _, q := range []float64{150, 200, 300, 400} {
-			out = append(out, Setting{"usapp", fmt.Sprintf("%v/%gW", settle, q), energy.USaPP{Settle: settle, Quantum: q, Hysteresis: 1.25 * q}})
+			out = append(out, Setting{"usapp", fmt.Sprintf("%v/%gW", settle, q), energy.USaPP{Settle: settle, Quantum: q, Hysteresis: q}})
 		}
 	}
 	for _, beta := range []float64{200, 300, 400, 600, 800} {

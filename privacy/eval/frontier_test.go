@@ -114,19 +114,40 @@ func TestMeasureSettingsRejectsBadInput(t *testing.T) {
 }
 
 func TestSettingsAreUniqueAndIncludeTheDefaults(t *testing.T) {
-	seen := map[string]bool{}
+	seen := map[string]Setting{}
 	for _, s := range Settings() {
-		if seen[s.Name()] {
+		if _, ok := seen[s.Name()]; ok {
 			t.Errorf("setting %q twice", s.Name())
 		}
-		seen[s.Name()] = true
+		seen[s.Name()] = s
 		if _, err := energy.Lookup(s.Family); err != nil {
 			t.Errorf("family %q is not a registered algorithm: %v", s.Family, err)
 		}
 	}
+	// A setting is the family's defaults when it hides the goal days exactly as
+	// the registered algorithm does; a name alone would not notice a default
+	// that moved.
+	days := testDays(t, 5)
 	for _, name := range []string{"usapp 5m0s/200W", "stepping 400W/0.15", "nill 0.3/150W/1h0m0s", "random 20m0s/300W", "best-effort -"} {
-		if !seen[name] {
+		s, ok := seen[name]
+		if !ok {
 			t.Errorf("defaults %q missing from the sweep", name)
+			continue
+		}
+		def, _ := energy.Lookup(s.Family)
+		for _, d := range days {
+			run := energy.Run{Demand: d.trace.Mains, Step: d.trace.Step, ReturnSoC: true}
+			got, err := s.Hide(energy.DefaultBattery(), run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := def.Hide(energy.DefaultBattery(), run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.Metered, want.Metered) {
+				t.Errorf("%q hides %s differently from %s's defaults", name, d.name, s.Family)
+			}
 		}
 	}
 }

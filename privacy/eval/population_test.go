@@ -103,8 +103,8 @@ func BenchmarkPopulationHeldOut(b *testing.B) {
 }
 
 // BenchmarkUSaPPTradeOff shows where USaPP's knobs move it over the same
-// population: a coarser level grid (Quantum, with Hysteresis kept at 1.25
-// quanta) and a longer Settle, the time a new demand level must last before
+// population: a coarser level grid (Quantum, with Hysteresis kept at one
+// quantum, as in the defaults) and a longer Settle, the time a new demand level must last before
 // the level follows it. Run with -v to see the table:
 //
 //	go test ./privacy/eval -run xxx -bench USaPPTradeOff -benchtime 1x -v
@@ -113,7 +113,7 @@ func BenchmarkUSaPPTradeOff(b *testing.B) {
 	algos := baselines()
 	for _, settle := range []time.Duration{5 * time.Minute, 10 * time.Minute, 20 * time.Minute} {
 		for _, q := range []float64{200, 300} {
-			u := energy.USaPP{Settle: settle, Quantum: q, Hysteresis: 1.25 * q}
+			u := energy.USaPP{Settle: settle, Quantum: q, Hysteresis: q}
 			algos = append(algos, Setting{"usapp", fmt.Sprintf("%v/%gW", settle, q), u})
 		}
 	}
@@ -216,13 +216,13 @@ func BenchmarkUSaPPSettingsHindsight(b *testing.B) {
 }
 
 // usappGrid is USaPP over Settle 3-20 min × Quantum 150-400 W (hysteresis
-// 1.25 quanta) × the given price shifts: 16 settings per price shift.
+// one quantum, as in the defaults) × the given price shifts: 16 settings per price shift.
 func usappGrid(priceShifts ...float64) []energy.Algorithm {
 	var settings []energy.Algorithm
 	for _, settle := range []time.Duration{3 * time.Minute, 5 * time.Minute, 10 * time.Minute, 20 * time.Minute} {
 		for _, q := range []float64{150, 200, 300, 400} {
 			for _, ps := range priceShifts {
-				u := energy.USaPP{Settle: settle, Quantum: q, Hysteresis: 1.25 * q, PriceShift: ps}
+				u := energy.USaPP{Settle: settle, Quantum: q, Hysteresis: q, PriceShift: ps}
 				settings = append(settings, Setting{"usapp", fmt.Sprintf("%v/%gW/%g", settle, q, ps), u})
 			}
 		}

@@ -39,6 +39,11 @@ type Standing struct {
 // All reports whether every goal of the target is met.
 func (s Standing) All() bool { return s.F1 && s.MI && s.Energy }
 
+// WholeGoal reports whether the algorithm meets the whole goal on
+// the day: every goal of the target, and below every baseline on F1 and MI
+// against the adaptive attacker.
+func (s Standing) WholeGoal() bool { return s.All() && s.BeatsF1 && s.BeatsMI }
+
 // Stand returns the standing of every algorithm in rows, in the order the
 // algorithms first appear. Rows must come from one battery (one Evaluate,
 // not a Sweep); baselines names the algorithms to beat. Beating means an

@@ -43,6 +43,14 @@ func TestStandBeatsIsStrictAndAgainstTheAdaptiveAttacker(t *testing.T) {
 	if u.BeatsMI {
 		t.Error("usapp beats on MI with 0.45 against nill's 0.45; a tie is not a win")
 	}
+	if !u.All() || u.WholeGoal() {
+		t.Errorf("usapp meets all three targets but ties on MI: all %v, whole goal %v; want true, false", u.All(), u.WholeGoal())
+	}
+	won := u
+	won.BeatsMI = true
+	if !won.WholeGoal() {
+		t.Error("all three targets and below the baselines on F1 and MI is not the whole goal")
+	}
 	if be := got[0]; be.BeatsF1 || be.BeatsMI {
 		t.Errorf("best-effort beats itself: %+v", be)
 	}

@@ -1,0 +1,163 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/usapp/usapp/control/energy"
+	"github.com/usapp/usapp/privacy/nilm"
+)
+
+// BenchmarkUSaPPRandomSettings asks whether USaPP misses the issue's
+// per-day goal for want of tuning. It draws 400 settings of all twelve of
+// its knobs at random (the defaults are setting 0) and runs each on the goal
+// days, the population and the held-out homes. It logs, for each goal day,
+// how many settings meet all three targets and the whole goal, chosen with
+// hindsight for that day, and the lowest MI any setting reaches within the F1
+// and energy targets, against the lowest of the baselines'; and, over the
+// sets, the defaults, the setting that a designer would pick on the
+// population (most days meeting the whole goal, then all three) and the
+// best on the goal days themselves. Run with -v (about 11 s on two cores):
+//
+//	go test ./privacy/eval -run xxx -bench USaPPRandomSettings -benchtime 1x -v
+func BenchmarkUSaPPRandomSettings(b *testing.B) {
+	settings := randomUSaPPSettings(400, 1)
+	sets := goalPopulationHeldOut(b)
+	var standings [][][]Standing
+	for b.Loop() {
+		standings = make([][][]Standing, len(sets))
+		for i, set := range sets {
+			for _, d := range set.days {
+				standings[i] = append(standings[i], standSettings(b, d, settings))
+			}
+		}
+	}
+	reachable := logGoalDays(b, sets[0], standings[0])
+	most := logBestSettings(b, settings, sets, standings)
+	b.ReportMetric(float64(reachable), "goal-days-reachable")
+	b.ReportMetric(float64(most), "goal-days-one-setting")
+}
+
+// randomUSaPPSettings are n settings of USaPP: its defaults, then n−1 drawn
+// with a fixed seed from a few values of every knob around its default.
+func randomUSaPPSettings(n int, seed uint64) []Setting {
+	rng := rand.New(rand.NewPCG(seed, 0x5e77))
+	pick := func(xs ...float64) float64 { return xs[rng.IntN(len(xs))] }
+	minutes := func(xs ...float64) time.Duration { return time.Duration(pick(xs...)) * time.Minute }
+	out := []Setting{{"usapp", "defaults", energy.USaPP{}}}
+	for i := 1; i < n; i++ {
+		u := energy.USaPP{
+			Window: minutes(15, 20, 30, 45, 60), Settle: minutes(3, 5, 7, 10), StepW: pick(300, 400, 600),
+			Horizon: minutes(60, 120, 180, 240), Quantum: pick(150, 200, 250, 300), GridPower: pick(1.5, 1.75, 2),
+			Hysteresis: pick(150, 200, 250, 300), MinGap: minutes(5, 10, 15, 20), QuietW: pick(20, 30, 50),
+			Band: pick(0.1, 0.15, 0.2), PriceShift: pick(-1, 0.25, 0.5, 0.75), RideThrough: minutes(10, 15, 20, 30),
+		}
+		out = append(out, Setting{"usapp", fmt.Sprint(i), u})
+	}
+	return out
+}
+
+// standSettings runs the baselines and every setting on day d, once, and
+// returns the settings' standings, in order.
+func standSettings(tb testing.TB, d testDay, settings []Setting) []Standing {
+	algos := baselines()
+	for _, s := range settings {
+		algos = append(algos, s)
+	}
+	rows, err := Evaluate(d.trace, energy.DefaultBattery(), algos, nilm.Attackers(), Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	byName := map[string]Standing{}
+	for _, s := range DesignTarget.Stand(rows, GoalBaselines) {
+		byName[s.Worst.Algorithm] = s
+	}
+	out := make([]Standing, len(settings))
+	for i, s := range settings {
+		out[i] = byName[s.Name()]
+	}
+	return out
+}
+
+// logGoalDays logs, per goal day, what the best settings reach with
+// hindsight, and returns on how many days some setting meets the whole goal.
+func logGoalDays(b *testing.B, set daySet, days [][]Standing) int {
+	b.Helper()
+	reachable := 0
+	for i, st := range days {
+		var all, whole int
+		lowest := math.Inf(1)
+		for _, s := range st {
+			all += b2i(s.All())
+			whole += b2i(s.WholeGoal())
+			if s.F1 && s.Energy {
+				lowest = math.Min(lowest, s.Worst.MIBits)
+			}
+		}
+		reachable += b2i(whole > 0)
+		b.Logf("%-12s defaults: all three %-5v whole goal %-5v | of %d settings: all three %3d, whole goal %3d; lowest MI within F1 and energy %.3f bits (baselines' lowest %.3f)",
+			set.days[i].name, st[0].All(), st[0].WholeGoal(), len(st), all, whole, lowest, baselinesLowestMI(b, set.days[i]))
+	}
+	return reachable
+}
+
+// baselinesLowestMI is the lowest MI of best-effort, NILL and stepping on
+// day d: what ours must beat.
+func baselinesLowestMI(tb testing.TB, d testDay) float64 {
+	rows, err := Evaluate(d.trace, energy.DefaultBattery(), baselines(), []nilm.Attacker{nilm.DefaultAdaptive()}, Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	lowest := math.Inf(1)
+	for _, r := range rows {
+		if slices.Contains(GoalBaselines, r.Algorithm) {
+			lowest = math.Min(lowest, r.MIBits)
+		}
+	}
+	return lowest
+}
+
+// logBestSettings logs, on every set, the defaults, the setting a designer
+// would pick on the population (most days meeting the whole goal, then all
+// three) and the one that does best on the goal days themselves, with
+// hindsight; it returns the most goal days any one setting meets the whole
+// goal on.
+func logBestSettings(b *testing.B, settings []Setting, sets []daySet, standings [][][]Standing) int {
+	b.Helper()
+	score := func(set, k int) (whole, all int) {
+		for _, day := range standings[set] {
+			whole += b2i(day[k].WholeGoal())
+			all += b2i(day[k].All())
+		}
+		return whole, all
+	}
+	bestOn := func(set int) int {
+		best := 0
+		for k := range settings {
+			w, a := score(set, k)
+			bw, ba := score(set, best)
+			if w > bw || (w == bw && a > ba) {
+				best = k
+			}
+		}
+		return best
+	}
+	picks := []struct {
+		what string
+		k    int
+	}{{"defaults", 0}, {"best on the population", bestOn(1)}, {"best on the goal days", bestOn(0)}}
+	for _, p := range picks {
+		line := fmt.Sprintf("%-22s", p.what)
+		for i, set := range sets {
+			w, a := score(i, p.k)
+			line += fmt.Sprintf(" | %s: whole goal %2d, all three %2d of %d", set.name, w, a, len(set.days))
+		}
+		b.Logf("%s; %+v", line, settings[p.k].Algorithm)
+	}
+	most, _ := score(0, bestOn(0))
+	return most
+}
