@@ -27,9 +27,9 @@ import (
 func BenchmarkUSaPPRandomSettings(b *testing.B) {
 	settings := randomUSaPPSettings(400, 1)
 	sets := goalPopulationHeldOut(b)
-	var standings [][][]Standing
+	var standings [][]settingsDay
 	for b.Loop() {
-		standings = make([][][]Standing, len(sets))
+		standings = make([][]settingsDay, len(sets))
 		for i, set := range sets {
 			for _, d := range set.days {
 				standings[i] = append(standings[i], standSettings(b, d, settings))
@@ -61,9 +61,15 @@ func randomUSaPPSettings(n int, seed uint64) []Setting {
 	return out
 }
 
-// standSettings runs the baselines and every setting on day d, once, and
-// returns the settings' standings, in order.
-func standSettings(tb testing.TB, d testDay, settings []Setting) []Standing {
+// settingsDay is one day's standings of every setting, in order, and the
+// lowest MI of the baselines that day: what ours must beat.
+type settingsDay struct {
+	standings  []Standing
+	baselineMI float64
+}
+
+// standSettings runs the baselines and every setting on day d, once.
+func standSettings(tb testing.TB, d testDay, settings []Setting) settingsDay {
 	algos := baselines()
 	for _, s := range settings {
 		algos = append(algos, s)
@@ -72,23 +78,29 @@ func standSettings(tb testing.TB, d testDay, settings []Setting) []Standing {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	day := settingsDay{standings: make([]Standing, len(settings)), baselineMI: math.Inf(1)}
+	for _, r := range rows {
+		if slices.Contains(GoalBaselines, r.Algorithm) {
+			day.baselineMI = math.Min(day.baselineMI, r.MIBits)
+		}
+	}
 	byName := map[string]Standing{}
 	for _, s := range DesignTarget.Stand(rows, GoalBaselines) {
 		byName[s.Worst.Algorithm] = s
 	}
-	out := make([]Standing, len(settings))
 	for i, s := range settings {
-		out[i] = byName[s.Name()]
+		day.standings[i] = byName[s.Name()]
 	}
-	return out
+	return day
 }
 
 // logGoalDays logs, per goal day, what the best settings reach with
 // hindsight, and returns on how many days some setting meets the whole goal.
-func logGoalDays(b *testing.B, set daySet, days [][]Standing) int {
+func logGoalDays(b *testing.B, set daySet, days []settingsDay) int {
 	b.Helper()
 	reachable := 0
-	for i, st := range days {
+	for i, day := range days {
+		st := day.standings
 		var all, whole int
 		lowest := math.Inf(1)
 		for _, s := range st {
@@ -100,25 +112,9 @@ func logGoalDays(b *testing.B, set daySet, days [][]Standing) int {
 		}
 		reachable += b2i(whole > 0)
 		b.Logf("%-12s defaults: all three %-5v whole goal %-5v | of %d settings: all three %3d, whole goal %3d; lowest MI within F1 and energy %.3f bits (baselines' lowest %.3f)",
-			set.days[i].name, st[0].All(), st[0].WholeGoal(), len(st), all, whole, lowest, baselinesLowestMI(b, set.days[i]))
+			set.days[i].name, st[0].All(), st[0].WholeGoal(), len(st), all, whole, lowest, day.baselineMI)
 	}
 	return reachable
-}
-
-// baselinesLowestMI is the lowest MI of best-effort, NILL and stepping on
-// day d: what ours must beat.
-func baselinesLowestMI(tb testing.TB, d testDay) float64 {
-	rows, err := Evaluate(d.trace, energy.DefaultBattery(), baselines(), []nilm.Attacker{nilm.DefaultAdaptive()}, Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	lowest := math.Inf(1)
-	for _, r := range rows {
-		if slices.Contains(GoalBaselines, r.Algorithm) {
-			lowest = math.Min(lowest, r.MIBits)
-		}
-	}
-	return lowest
 }
 
 // logBestSettings logs, on every set, the defaults, the setting a designer
@@ -126,12 +122,12 @@ func baselinesLowestMI(tb testing.TB, d testDay) float64 {
 // three) and the one that does best on the goal days themselves, with
 // hindsight; it returns the most goal days any one setting meets the whole
 // goal on.
-func logBestSettings(b *testing.B, settings []Setting, sets []daySet, standings [][][]Standing) int {
+func logBestSettings(b *testing.B, settings []Setting, sets []daySet, standings [][]settingsDay) int {
 	b.Helper()
 	score := func(set, k int) (whole, all int) {
 		for _, day := range standings[set] {
-			whole += b2i(day[k].WholeGoal())
-			all += b2i(day[k].All())
+			whole += b2i(day.standings[k].WholeGoal())
+			all += b2i(day.standings[k].All())
 		}
 		return whole, all
 	}
