@@ -29,14 +29,8 @@ func Frontier(dir string, means []eval.SettingMeans, days int, target eval.Targe
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	p := gonum.New()
+	p := newEnergyPrivacyPlot("mean extra energy (% of demand)", "mean mutual information, worst attacker (bits)", target)
 	p.Title.Text = fmt.Sprintf("privacy against energy, every setting of every family, mean over %d days", days)
-	p.X.Label.Text = "mean extra energy (% of demand)"
-	p.Y.Label.Text = "mean mutual information, worst attacker (bits)"
-	p.X.Min, p.Y.Min = 0, 0
-	p.Legend.Top = true
-	addTargetBox(p, target)
-	p.Add(plotter.NewGrid())
 	front := eval.Frontier(means)
 	for _, fam := range eval.Families(means) {
 		if err := addFamily(p, fam, means, front); err != nil {

@@ -21,13 +21,7 @@ func TestFrontier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p != filepath.Join(dir, "frontier.png") {
-		t.Errorf("written to %s", p)
-	}
-	img := decode(t, p)
-	if sz := img.Bounds().Size(); sz.X != 8*96 || sz.Y != 6*96 {
-		t.Errorf("%v pixels, want 768x576", sz)
-	}
+	img := decodeFigure(t, p, filepath.Join(dir, "frontier.png"), 8, 6)
 	// A family's line joins its frontier: moving a dominated setting onto
 	// the frontier redraws the line and a large mark, moving it to another
 	// dominated place only a small mark.

@@ -28,6 +28,20 @@ func decode(t *testing.T, path string) image.Image {
 	return img
 }
 
+// decodeFigure checks that a figure was written to want at w × h inches
+// (96 dpi) and returns it decoded.
+func decodeFigure(t *testing.T, path, want string, w, h int) image.Image {
+	t.Helper()
+	if path != want {
+		t.Errorf("written to %s, want %s", path, want)
+	}
+	img := decode(t, path)
+	if sz := img.Bounds().Size(); sz.X != w*96 || sz.Y != h*96 {
+		t.Errorf("%s: %v pixels, want %dx%d", path, sz, w*96, h*96)
+	}
+	return img
+}
+
 // inked counts pixels close to a colour, to check that a series was drawn.
 func inked(img image.Image, r0, g0, b0 uint32) int {
 	var n int
@@ -70,13 +84,7 @@ func TestLoadsAndPrivacy(t *testing.T) {
 		t.Fatalf("%d load figures for %d runs", len(paths), len(rep.Runs))
 	}
 	for i, p := range paths {
-		if want := filepath.Join(dir, "load_"+rep.Runs[i].Algorithm+".png"); p != want {
-			t.Errorf("figure %d at %s, want %s", i, p, want)
-		}
-		img := decode(t, p)
-		if sz := img.Bounds().Size(); sz.X != 11*96 || sz.Y != 6*96 {
-			t.Errorf("%s: %v pixels, want 1056x576", p, sz)
-		}
+		img := decodeFigure(t, p, filepath.Join(dir, "load_"+rep.Runs[i].Algorithm+".png"), 11, 6)
 		if inked(img, 200, 40, 40) < 200 || inked(img, 30, 90, 180) < 200 {
 			t.Errorf("%s: metered (red) or state-of-charge (blue) series missing", p)
 		}
@@ -90,10 +98,7 @@ func TestLoadsAndPrivacy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img := decode(t, p)
-	if sz := img.Bounds().Size(); sz.X != 12*96 || sz.Y != 5*96 {
-		t.Errorf("%s: %v pixels, want 1152x480", p, sz)
-	}
+	img := decodeFigure(t, p, filepath.Join(dir, "privacy_vs_battery.png"), 12, 5)
 	if inked(img, 0, 0, 0) < 500 {
 		t.Errorf("%s: looks blank", p)
 	}
@@ -133,13 +138,7 @@ func TestTradeOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p != filepath.Join(dir, "tradeoff.png") {
-		t.Errorf("written to %s", p)
-	}
-	img := decode(t, p)
-	if sz := img.Bounds().Size(); sz.X != 8*96 || sz.Y != 6*96 {
-		t.Errorf("%v pixels, want 768x576", sz)
-	}
+	img := decodeFigure(t, p, filepath.Join(dir, "tradeoff.png"), 8, 6)
 	bare, err := TradeOff(t.TempDir(), rows, ref, eval.Target{})
 	if err != nil {
 		t.Fatal(err)

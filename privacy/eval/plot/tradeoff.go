@@ -34,7 +34,7 @@ func TradeOff(dir string, rows []eval.Row, ref []eval.ReferencePoint, target eva
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	p := gonum.New()
+	p := newEnergyPrivacyPlot("extra energy (% of demand)", "mutual information I(demand; metered) (bits)", target)
 	p.Title.Text = "privacy against energy"
 	for _, r := range rows {
 		if r.Algorithm != eval.None { // "none" has no battery
@@ -42,12 +42,6 @@ func TradeOff(dir string, rows []eval.Row, ref []eval.ReferencePoint, target eva
 			break
 		}
 	}
-	p.X.Label.Text = "extra energy (% of demand)"
-	p.Y.Label.Text = "mutual information I(demand; metered) (bits)"
-	p.X.Min, p.Y.Min = 0, 0
-	p.Legend.Top = true
-	addTargetBox(p, target)
-	p.Add(plotter.NewGrid())
 	if len(ref) > 0 {
 		if err := addReferenceCurve(p, ref); err != nil {
 			return "", err
@@ -60,6 +54,19 @@ func TradeOff(dir string, rows []eval.Row, ref []eval.ReferencePoint, target eva
 	p.X.Max = math.Max(p.X.Max, target.ExtraEnergyPct) * 1.15
 	path := filepath.Join(dir, "tradeoff.png")
 	return path, save(path, 8*vg.Inch, 6*vg.Inch, [][]*gonum.Plot{{p}}, nil, nil)
+}
+
+// newEnergyPrivacyPlot is the frame of every privacy-against-energy figure:
+// both axes from zero, the legend at the top, the target's region shaded
+// (addTargetBox) and a grid. Callers set the title and add the data.
+func newEnergyPrivacyPlot(xLabel, yLabel string, target eval.Target) *gonum.Plot {
+	p := gonum.New()
+	p.X.Label.Text, p.Y.Label.Text = xLabel, yLabel
+	p.X.Min, p.Y.Min = 0, 0
+	p.Legend.Top = true
+	addTargetBox(p, target)
+	p.Add(plotter.NewGrid())
+	return p
 }
 
 // addTargetBox shades the region of target's MI and extra energy, when the
