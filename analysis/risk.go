@@ -14,10 +14,18 @@ import (
 // ISO/IEC 27005 and NISTIR 7628 vol. 1 risk assessment):
 //
 //   - Likelihood = 1 + ½·(findings − 1) + weakness, capped at 5, where
-//     weakness is the largest number of missing protections (authentication,
-//     integrity, any encryption) on a flow that raised it, or 1 for a
-//     component. Not-applicable findings do not count; with none left the
-//     likelihood is 1.
+//     weakness is the largest over the raising elements of: the number of
+//     missing protections (authentication, integrity, any encryption) on a
+//     flow, or 1 for a component. Not-applicable findings do not count; with
+//     none left the likelihood is 1.
+//   - For a privacy threat a flow's weakness also counts its Distrust
+//     (0–1, model.Model.Distrust): how far the data's subjects distrust the
+//     parties that read it (the receiver's owner, and the intermediaries'
+//     unless the flow is encrypted end to end). Protections keep outsiders
+//     out; they do nothing against a legitimate reader's misuse, and the
+//     stakeholders' trust is the model's word on how likely that is. A
+//     household's readings to a supplier it trusts 0.5 score half a point
+//     less than to one it does not list.
 //   - Impact: security 4, failure scenario 5, privacy 3, plus 1 (capped at
 //     5) when a raising flow carries personal or attributable data.
 //   - After: likelihood halved once per distinct deployed control that
@@ -32,7 +40,7 @@ func risk(m *model.Model, t catalogue.Threat, fs []Finding) Risk {
 			continue
 		}
 		n++
-		weakness = math.Max(weakness, weak(m, f.Element))
+		weakness = math.Max(weakness, weak(m, f.Element, t.Kind == catalogue.Privacy))
 		sensitive = sensitive || carriesSensitive(m, f.Element)
 		for _, id := range f.MitigatedBy {
 			if !slices.Contains(mitigating, id) {
@@ -55,12 +63,15 @@ func risk(m *model.Model, t catalogue.Threat, fs []Finding) Risk {
 	return Risk{Likelihood: l, Impact: impact, Before: l * impact, After: after * impact}
 }
 
-func weak(m *model.Model, element string) float64 {
+func weak(m *model.Model, element string, privacy bool) float64 {
 	f := m.Flow(element)
 	if f == nil {
 		return 1
 	}
 	w := 0.0
+	if privacy {
+		w += m.Distrust(f)
+	}
 	if !f.Protection.Authenticated {
 		w++
 	}

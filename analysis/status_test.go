@@ -151,6 +151,54 @@ func TestRiskScale(t *testing.T) {
 	}
 }
 
+// TestRiskCountsTrustInOnlookers: the same plaintext reading, relayed by a
+// concentrator whose owner the household trusts 1, 0.5 or not at all,
+// scores a privacy threat's likelihood 0, ½ and 1 above the protections'
+// weakness; end-to-end encryption leaves no onlooker to distrust; a
+// security threat ignores trust.
+func TestRiskCountsTrustInOnlookers(t *testing.T) {
+	c := defaultCatalogue(t)
+	dd, _ := c.Threat("LINDDUN.DD")
+	sec, _ := c.Threat("EV.false-price-signal")
+	for _, tc := range []struct {
+		trust      string
+		encryption string
+		privacy    float64
+	}{
+		{"1", "none", 4}, // 1 + 3 missing protections + 0
+		{"0.5", "none", 4.5},
+		{"0", "none", 5},
+		{"0", "end-to-end", 3}, // 1 + 2 missing (authentication, integrity)
+	} {
+		m := parse(t, `
+model: {name: trust}
+stakeholders: [{id: home, trusts: {net: `+tc.trust+`}}, {id: util, trusts: {net: 1}}, {id: net}]
+trust_boundaries:
+  - {id: h, kind: home}
+  - {id: u, kind: utility}
+  - {id: n, kind: network}
+components:
+  - {id: meter, type: meter, owner: util, domain: house, category: physical, layer: component, trust_boundary: h}
+  - {id: gw, type: gateway, owner: home, domain: house, category: cyber, layer: network, trust_boundary: h}
+  - {id: conc, type: concentrator, owner: net, domain: distribution, category: cyber, layer: network, trust_boundary: n}
+  - {id: he, type: headend, owner: util, domain: retail, category: cyber, layer: function, trust_boundary: u}
+flows:
+  - {id: reads, from: meter, to: he, via: [conc], data: [{category: customer, kind: reading, attributable: true}], protection: {encrypted: `+tc.encryption+`}}
+`)
+		open := []Finding{{Element: "reads", Status: Open}}
+		if r := risk(m, dd, open); r.Likelihood != tc.privacy {
+			t.Errorf("trust %s, %s: privacy likelihood %v, want %v", tc.trust, tc.encryption, r.Likelihood, tc.privacy)
+		}
+		want := 4.0 // weakness 3 without encryption, 2 with
+		if tc.encryption != "none" {
+			want = 3
+		}
+		if r := risk(m, sec, open); r.Likelihood != want {
+			t.Errorf("trust %s, %s: security likelihood %v, want %v", tc.trust, tc.encryption, r.Likelihood, want)
+		}
+	}
+}
+
 func TestCoverageGrid(t *testing.T) {
 	m := parse(t, small+`
 controls:

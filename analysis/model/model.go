@@ -60,6 +60,9 @@ type Stakeholder struct {
 	Goals []string `yaml:"goals" json:"goals,omitempty"`
 	// Trusts says how far this stakeholder trusts another with its data,
 	// from 0 (not at all) to 1 (fully). A party not listed is trusted 0.
+	// The analysis reads it as the likelihood that an onlooker of a flow
+	// (an intermediary's owner who can read the data) misuses it
+	// (Model.Distrust, and the risk score of the privacy threats).
 	Trusts map[string]float64 `yaml:"trusts" json:"trusts,omitempty"`
 	Pos    Pos                `yaml:"-" json:"-"`
 }

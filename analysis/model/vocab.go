@@ -71,6 +71,10 @@ var BoundaryKinds = []BoundaryKind{
 // Valid reports whether k is in BoundaryKinds.
 func (k BoundaryKind) Valid() bool { return slices.Contains(BoundaryKinds, k) }
 
+// Private reports whether k encloses a person's own sphere (a home or a
+// vehicle): data made there is about the people who live or drive there.
+func (k BoundaryKind) Private() bool { return k == HomeBoundary || k == VehicleBoundary }
+
 // DataKind says what a datum on a flow is, independently of its sphere.
 type DataKind string
 

@@ -2,14 +2,17 @@ package rules
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/usapp/usapp/analysis/model"
 )
 
 // hopOnlyEncryption: with hop-by-hop (or no) encryption every intermediary
-// reads the payload; when one belongs to neither endpoint's owner, or the
-// flow crosses a trust boundary in plaintext, attributable or personal data
-// is disclosed to a party that was never meant to see it.
+// reads the payload; when one belongs to an onlooker (model.Onlookers: not
+// an end's owner and not one of the data's subjects: the household's own
+// gateway relaying its utility meter's readings is none), or the flow
+// crosses a trust boundary in plaintext, attributable or personal data is
+// disclosed to a party that was never meant to see it.
 type hopOnlyEncryption struct{}
 
 func (hopOnlyEncryption) ID() string { return "hop-only-encryption" }
@@ -25,9 +28,8 @@ func (hopOnlyEncryption) Check(m *model.Model) []Hit {
 		if p.Encrypted == model.EndToEnd || p.Anonymised || !sensitive(f) {
 			return nil, ""
 		}
-		ends := []string{owner(m, f.From), owner(m, f.To)}
-		if i := slices.IndexFunc(f.Via, func(v string) bool { return !slices.Contains(ends, owner(m, v)) }); i >= 0 {
-			return []string{"EV.sensitive-data-disclosure", "LINDDUN.DD"}, "intermediary " + f.Via[i] + " of another owner reads the data (no end-to-end encryption)"
+		if o := m.Onlookers(f); len(o) > 0 {
+			return []string{"EV.sensitive-data-disclosure", "LINDDUN.DD"}, "an intermediary of " + strings.Join(o, ", ") + ", neither end's owner, reads the data (no end-to-end encryption)"
 		}
 		if p.Encrypted != model.Hop && boundary(m, f.From) != boundary(m, f.To) {
 			return []string{"EV.sensitive-data-disclosure", "LINDDUN.DD"}, "the data crosses a trust boundary in plaintext"

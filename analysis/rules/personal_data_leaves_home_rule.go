@@ -17,7 +17,7 @@ func (personalDataLeavesHome) Threats() []string {
 func (personalDataLeavesHome) Check(m *model.Model) []Hit {
 	return flowHits(m, func(f *model.Flow) ([]string, string) {
 		p := f.Protection
-		if p.Anonymised || p.AggregatedMinK > 1 || !private(boundaryKind(m, f.From)) || boundary(m, f.From) == boundary(m, f.To) {
+		if p.Anonymised || p.AggregatedMinK > 1 || !boundaryKind(m, f.From).Private() || boundary(m, f.From) == boundary(m, f.To) {
 			return nil, ""
 		}
 		for _, d := range f.Data {

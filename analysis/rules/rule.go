@@ -92,24 +92,10 @@ func boundary(m *model.Model, component string) string {
 	return ""
 }
 
-// private says whether a boundary kind is a person's own sphere.
-func private(k model.BoundaryKind) bool {
-	return k == model.HomeBoundary || k == model.VehicleBoundary
-}
-
-// consented reports whether a data subject agreed that the receiver gets
-// the flow. The subjects are the sending component's owner and, when the
-// sender sits in a home or vehicle, every owner of a component there: a
-// utility-owned meter measures the household, so the household consents.
+// consented reports whether one of the flow's data subjects (Model.Subjects)
+// agreed that the receiver gets it.
 func consented(m *model.Model, f *model.Flow) bool {
-	subjects := []string{owner(m, f.From)}
-	if b := boundary(m, f.From); b != "" && private(boundaryKind(m, f.From)) {
-		for _, c := range m.Components {
-			if c.TrustBoundary == b {
-				subjects = append(subjects, c.Owner)
-			}
-		}
-	}
+	subjects := m.Subjects(f)
 	return slices.ContainsFunc(f.Consent, func(s string) bool { return slices.Contains(subjects, s) })
 }
 
