@@ -19,13 +19,15 @@ import (
 //     flow, or 1 for a component. Not-applicable findings do not count; with
 //     none left the likelihood is 1.
 //   - For a privacy threat a flow's weakness also counts its Distrust
-//     (0–1, model.Model.Distrust): how far the data's subjects distrust the
-//     parties that read it (the receiver's owner, and the intermediaries'
-//     unless the flow is encrypted end to end). Protections keep outsiders
-//     out; they do nothing against a legitimate reader's misuse, and the
-//     stakeholders' trust is the model's word on how likely that is. A
-//     household's readings to a supplier it trusts 0.5 score half a point
-//     less than to one it does not list.
+//     (0–1, model.Model.Distrust): how far the data's subjects distrust its
+//     onlookers, the owners of intermediaries that can read it without
+//     being an end or a subject. Protections keep outsiders out; they do
+//     nothing against an onlooker that holds the plaintext, and the
+//     stakeholders' trust is the model's word on how likely it is to
+//     misuse it. A household's readings relayed in plaintext by a network
+//     operator it trusts 0.5 score half a point less than by one it does
+//     not list. The receiver is not counted: whether it may have the data
+//     at all is what consent and the rules decide.
 //   - Impact: security 4, failure scenario 5, privacy 3, plus 1 (capped at
 //     5) when a raising flow carries personal or attributable data.
 //   - After: likelihood halved once per distinct deployed control that

@@ -30,11 +30,14 @@ func (m *Model) Subjects(f *Flow) []string {
 // sender's and receiver's owners and the data's subjects (a household's
 // own gateway relaying its meter's readings discloses nothing). The list is
 // in path order, without repeats.
-func (m *Model) Onlookers(f *Flow) []string {
+func (m *Model) Onlookers(f *Flow) []string { return m.onlookers(f, m.Subjects(f)) }
+
+// onlookers is Onlookers given the flow's subjects.
+func (m *Model) onlookers(f *Flow, subjects []string) []string {
 	if f.Protection.Encrypted == EndToEnd {
 		return nil
 	}
-	known := m.Subjects(f)
+	known := slices.Clip(subjects) // appending must not write into the caller's array
 	if c := m.Component(f.To); c != nil {
 		known = append(known, c.Owner)
 	}
@@ -66,7 +69,7 @@ func (m *Model) Trust(from, to string) float64 {
 func (m *Model) Distrust(f *Flow) float64 {
 	d := 0.0
 	subjects := m.Subjects(f)
-	for _, o := range m.Onlookers(f) {
+	for _, o := range m.onlookers(f, subjects) {
 		for _, s := range subjects {
 			d = max(d, 1-m.Trust(s, o))
 		}

@@ -29,7 +29,7 @@ func (hopOnlyEncryption) Check(m *model.Model) []Hit {
 			return nil, ""
 		}
 		if o := m.Onlookers(f); len(o) > 0 {
-			return []string{"EV.sensitive-data-disclosure", "LINDDUN.DD"}, "an intermediary of " + strings.Join(o, ", ") + ", neither end's owner, reads the data (no end-to-end encryption)"
+			return []string{"EV.sensitive-data-disclosure", "LINDDUN.DD"}, "intermediaries of " + strings.Join(o, ", ") + ", who neither send nor receive it nor are its subjects, read the data (no end-to-end encryption)"
 		}
 		if p.Encrypted != model.Hop && boundary(m, f.From) != boundary(m, f.To) {
 			return []string{"EV.sensitive-data-disclosure", "LINDDUN.DD"}, "the data crosses a trust boundary in plaintext"
