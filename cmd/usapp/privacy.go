@@ -46,9 +46,26 @@ type privacyEvalCmd struct {
 	MIBins     int         `name:"mi-bins" help:"Bins per series for mutual information." default:"32"`
 	AllowDrift bool        `name:"allow-soc-drift" help:"Let algorithms end the day at any state of charge."`
 	Planned    bool        `help:"Tell the algorithms the runs of the home's deferrable appliances (washing machine, dishwasher, tumble dryer), as a HEMS that schedules them knows them; usapp spreads each over a wider window, the baselines ignore them."`
+	History    int         `help:"Give usapp this many earlier days of the synthetic home (1-31): it keeps charge for the large loads they show at each hour of the day; the baselines ignore them. Synthetic homes only." placeholder:"DAYS"`
 }
 
 func (c *privacyEvalCmd) Run(*globals) error { return c.run(os.Stdout, os.Stderr) }
+
+// reserve is what --history gives usapp: nil without it.
+func (c *privacyEvalCmd) reserve() ([]float64, error) {
+	if c.History == 0 {
+		return nil, nil
+	}
+	if c.Data != eval.SourceSynthetic {
+		err := fmt.Errorf("%w: --history with --data %s: only synthetic homes have earlier days", eval.ErrOptions, c.Data)
+		return nil, hinted(err, "use --history with --data synthetic")
+	}
+	r, err := eval.HistoryReserve(c.Seed, c.History)
+	if err != nil {
+		return nil, hinted(err, "--history takes 1 to 31 days")
+	}
+	return r, nil
+}
 
 func (c *privacyEvalCmd) run(stdout, stderr io.Writer) error {
 	tr, err := loadData(c.Data, c.Seed)
@@ -68,6 +85,9 @@ func (c *privacyEvalCmd) run(stdout, stderr io.Writer) error {
 		return err
 	}
 	opts := eval.Options{EventThresholdW: c.Threshold, MIBins: c.MIBins, AllowSoCDrift: c.AllowDrift, Seed: c.Seed, Planned: c.Planned}
+	if opts.Reserve, err = c.reserve(); err != nil {
+		return err
+	}
 	fmt.Fprintf(stderr, "usapp privacy eval: %s, %d samples of %v from %s; battery %g kWh / %g kW / round trip %g\n",
 		tr.Name, tr.Len(), tr.Step, tr.Start.UTC().Format(time.RFC3339), b.CapacityKWh, b.MaxDischargeKW, b.RoundTripEfficiency)
 	t0 := time.Now()

@@ -302,7 +302,8 @@ func TestRegistry(t *testing.T) {
 }
 
 // Property: on random demand and random valid batteries no algorithm breaks
-// a limit or the balance, with or without ReturnSoC and prices.
+// a limit or the balance, with or without ReturnSoC, prices, planned loads
+// and a reserve.
 func TestPhysicsProperty(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		minSoC := rapid.Float64Range(0, 0.8).Draw(rt, "min")
@@ -327,6 +328,9 @@ func TestPhysicsProperty(t *testing.T) {
 		}
 		if rapid.Bool().Draw(rt, "prices") {
 			r.Prices = rapid.SliceOfN(rapid.Float64Range(0, 1), n, n).Draw(rt, "prices")
+		}
+		if rapid.Bool().Draw(rt, "reserve") {
+			r.Reserve = rapid.SliceOfN(rapid.Float64Range(0, 50), n, n).Draw(rt, "reserve")
 		}
 		for range rapid.IntRange(0, 3).Draw(rt, "planned") {
 			from := rapid.IntRange(0, n-1).Draw(rt, "from")

@@ -22,6 +22,10 @@ type Run struct {
 	ReturnSoC bool          // end the run at InitialSoC (within what demand allows)
 	Seed      int64         // for randomised algorithms; same seed, same result
 	Planned   []PlannedLoad // loads the HEMS has scheduled, known before they start; nil if none
+	// Reserve is, per step, the energy (kWh) the home's history expects its
+	// large loads to need over the next hours (ReserveFromHistory); USaPP
+	// keeps that much more charge. Nil if the home has no history.
+	Reserve []float64
 }
 
 // Result is what an algorithm did, one entry per step. At every step
@@ -45,26 +49,25 @@ func (r Run) Validate() error {
 	if len(r.Demand) > maxSteps {
 		bad("Demand", errors.New("too many steps"))
 	}
-	for i, p := range r.Demand {
-		if !finite(p) || p < 0 {
-			bad(fmt.Sprintf("Demand[%d]", i), errNegative)
-			break
-		}
+	if i := firstBad(r.Demand); i >= 0 {
+		bad(fmt.Sprintf("Demand[%d]", i), errNegative)
 	}
 	if r.Step <= 0 {
 		bad("Step", errNotPositive)
 	}
-	if r.Prices != nil {
-		if len(r.Prices) != len(r.Demand) {
-			bad("Prices", errLength)
+	series := func(name string, xs []float64) {
+		if xs == nil {
+			return
 		}
-		for i, c := range r.Prices {
-			if !finite(c) || c < 0 {
-				bad(fmt.Sprintf("Prices[%d]", i), errNegative)
-				break
-			}
+		if len(xs) != len(r.Demand) {
+			bad(name, errLength)
+		}
+		if i := firstBad(xs); i >= 0 {
+			bad(fmt.Sprintf("%s[%d]", name, i), errNegative)
 		}
 	}
+	series("Prices", r.Prices)
+	series("Reserve", r.Reserve)
 	for i, pl := range r.Planned {
 		if err := pl.check(len(r.Demand)); err != nil {
 			bad(fmt.Sprintf("Planned[%d]", i), err)

@@ -144,6 +144,8 @@ func TestRunValidate(t *testing.T) {
 		{"Step", Run{Demand: []float64{1}}},
 		{"Prices", Run{Demand: []float64{1, 2}, Step: time.Minute, Prices: []float64{1}}},
 		{"Prices[0]", Run{Demand: []float64{1}, Step: time.Minute, Prices: []float64{math.Inf(1)}}},
+		{"Reserve", Run{Demand: []float64{1, 2}, Step: time.Minute, Reserve: []float64{1}}},
+		{"Reserve[1]", Run{Demand: []float64{1, 2}, Step: time.Minute, Reserve: []float64{0, -0.5}}},
 	}
 	for _, c := range cases {
 		err := c.r.Validate()

@@ -207,7 +207,8 @@ func (u USaPP) quiet(d []float64, t int, sign float64) bool {
 }
 
 // target is the stored energy (kWh) USaPP steers to from step t: the run's
-// SoC target hor steps on, moved by the price shape now, and faded out over
+// SoC target hor steps on, moved by the price shape now and raised by the
+// reserve for the large loads expected from then on (sim.reserve), both faded out over
 // the ReturnSoC ramp so that the run still ends at InitialSoC, plus the
 // energy the plan for Run.Planned has stored so far (plannedShift).
 //
@@ -218,7 +219,7 @@ func (u USaPP) quiet(d []float64, t int, sign float64) bool {
 // run after all (TestUSaPPHoldsAWideSpread).
 func (u USaPP) target(s *sim, shape priceShape, stored []float64, t, hor int) float64 {
 	at := min(t+hor, s.n()-1)
-	return s.socTarget(at) + (1-s.returnFraction(at))*shape.at(t) + stored[t]
+	return s.socTarget(at) + (1-s.returnFraction(at))*(shape.at(t)+s.reserve(at)) + stored[t]
 }
 
 // priceLookahead is how far ahead the price shape looks: long enough to see

@@ -136,6 +136,9 @@ type Options struct {
 	// the trace's ground truth, as if the HEMS had scheduled each of them. Only
 	// USaPP uses them; the baselines were designed without such knowledge.
 	Planned bool
+	// Reserve is energy.Run.Reserve for the trace, one entry per sample
+	// (HistoryReserve gives it for a synthetic home). Only USaPP uses it.
+	Reserve []float64
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -209,6 +212,7 @@ func EvaluateReport(tr *household.Trace, b energy.Battery, algos []energy.Algori
 	if opts.Planned {
 		run.Planned = energy.PlannedLoads(tr.Appliances, tr.Step)
 	}
+	run.Reserve = opts.Reserve
 	runs, err := hideAll(b, run, algos)
 	if err != nil {
 		return nil, err

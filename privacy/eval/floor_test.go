@@ -242,6 +242,7 @@ func BenchmarkMIFloorDays(b *testing.B) {
 type testDay struct {
 	name  string
 	trace *household.Trace
+	seed  int64 // the synthetic home's seed; 0 for a recorded day
 }
 
 // testDays are the UK-DALE day and synthetic seeds 1..seeds; with 5 they
@@ -251,7 +252,7 @@ func testDays(tb testing.TB, seeds int64) []testDay {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return append([]testDay{{"UK-DALE", tr}}, syntheticDays(tb, 1, seeds)...)
+	return append([]testDay{{"UK-DALE", tr, 0}}, syntheticDays(tb, 1, seeds)...)
 }
 
 // syntheticDays is the synthetic homes with seeds from..to.
@@ -262,7 +263,7 @@ func syntheticDays(tb testing.TB, from, to int64) []testDay {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		days = append(days, testDay{fmt.Sprintf("synthetic %d", s), tr})
+		days = append(days, testDay{fmt.Sprintf("synthetic %d", s), tr, s})
 	}
 	return days
 }

@@ -3,10 +3,12 @@ package eval
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/usapp/usapp/control/energy"
 	"github.com/usapp/usapp/sim/household"
 )
 
@@ -42,6 +44,23 @@ func Builtin(name string, seed int64) (tr *household.Trace, ok bool, err error) 
 func syntheticDay(seed, day int64) *household.Trace {
 	return household.Synthetic{Seed: seed, Day: day, Start: SyntheticStart, Step: time.Minute, Duration: 24 * time.Hour}.Generate()
 }
+
+// HistoryReserve is Options.Reserve for synthetic home seed's reference
+// day, as a HEMS that has seen the home's previous days (Day −1 … −days)
+// learns it (energy.ReserveFromHistory).
+func HistoryReserve(seed int64, days int) ([]float64, error) {
+	if days < 1 || days > MaxHistoryDays {
+		return nil, fmt.Errorf("%w: %d days of history (1-%d)", ErrOptions, days, MaxHistoryDays)
+	}
+	history := make([][]float64, days)
+	for d := range history {
+		history[d] = syntheticDay(seed, -int64(d+1)).Mains
+	}
+	return energy.ReserveFromHistory(history, time.Minute)
+}
+
+// MaxHistoryDays bounds HistoryReserve: a month of days, generated on the spot.
+const MaxHistoryDays = 31
 
 // LoadTrace reads a data file in either supported layout, chosen from its
 // header line: "unix_ts,..." is UK-DALE (household.LoadUKDALE), "Date;Time;..."
