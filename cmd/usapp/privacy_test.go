@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -197,22 +198,27 @@ func TestPrivacyEvalSyntheticOneAlgorithm(t *testing.T) {
 	}
 }
 
+// syntheticMI is each algorithm's MI on synthetic home seed with the extra
+// flags args (the Hart attacker only, for speed: MI does not depend on it).
+func syntheticMI(t *testing.T, seed int, args ...string) map[string]float64 {
+	t.Helper()
+	js := filepath.Join(t.TempDir(), "rows.json")
+	base := []string{"--data", "synthetic", "--seed", strconv.Itoa(seed), "--attacker", "hart", "--json", js}
+	if _, _, err := privacyEval(t, append(base, args...)...); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, r := range readRows(t, js) {
+		out[r["algorithm"].(string)] = r["mi_bits"].(float64)
+	}
+	return out
+}
+
 // --planned tells usapp the runs of synthetic home 11's deferrable
 // appliances: its row's MI falls (0.906 to 0.723 bits), and the baselines,
 // which ignore plans, do not move.
 func TestPrivacyEvalPlanned(t *testing.T) {
-	mi := func(args ...string) map[string]float64 {
-		js := filepath.Join(t.TempDir(), "rows.json")
-		if _, _, err := privacyEval(t, append([]string{"--data", "synthetic", "--seed", "11", "--attacker", "hart", "--json", js}, args...)...); err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]float64{}
-		for _, r := range readRows(t, js) {
-			out[r["algorithm"].(string)] = r["mi_bits"].(float64)
-		}
-		return out
-	}
-	without, with := mi(), mi("--planned")
+	without, with := syntheticMI(t, 11), syntheticMI(t, 11, "--planned")
 	if with["usapp"] > without["usapp"]-0.05 {
 		t.Errorf("usapp MI %.3f bits with --planned, %.3f without; want at least 0.05 lower", with["usapp"], without["usapp"])
 	}
@@ -228,18 +234,7 @@ func TestPrivacyEvalPlanned(t *testing.T) {
 // (0.579 to 0.364 bits), and the baselines, which ignore the history, do not
 // move.
 func TestPrivacyEvalHistory(t *testing.T) {
-	mi := func(args ...string) map[string]float64 {
-		js := filepath.Join(t.TempDir(), "rows.json")
-		if _, _, err := privacyEval(t, append([]string{"--data", "synthetic", "--seed", "3", "--attacker", "hart", "--json", js}, args...)...); err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]float64{}
-		for _, r := range readRows(t, js) {
-			out[r["algorithm"].(string)] = r["mi_bits"].(float64)
-		}
-		return out
-	}
-	without, with := mi(), mi("--history", "7")
+	without, with := syntheticMI(t, 3), syntheticMI(t, 3, "--history", "7")
 	if with["usapp"] > without["usapp"]-0.1 {
 		t.Errorf("usapp MI %.3f bits with --history 7, %.3f without; want at least 0.1 lower", with["usapp"], without["usapp"])
 	}
