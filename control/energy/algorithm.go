@@ -178,15 +178,6 @@ func (s *sim) socTarget(t int) float64 {
 	return mid + s.returnFraction(t)*(s.initKWh-mid)
 }
 
-// reserve is the charge (kWh) Run.Reserve asks to keep above the SoC target
-// at step t, at most half the SoC window: the target then stays inside it.
-func (s *sim) reserve(t int) float64 {
-	if s.r.Reserve == nil {
-		return 0
-	}
-	return math.Min(s.r.Reserve[t], (s.maxKWh-s.minKWh)/2)
-}
-
 // returnFraction is how far along the ReturnSoC ramp step t is: 0 before it
 // (or without ReturnSoC), 1 at the last step.
 func (s *sim) returnFraction(t int) float64 {

@@ -34,6 +34,9 @@ func ReserveFromHistory(days [][]float64, step time.Duration) ([]float64, error)
 		return nil, &FieldError{Field: "step", Err: fmt.Errorf("%w: %w", ErrRun, errNotPositive)}
 	}
 	perDay := int(24 * time.Hour / step)
+	if time.Duration(perDay)*step != 24*time.Hour {
+		return nil, &FieldError{Field: "step", Err: fmt.Errorf("%w: %v does not divide a day", ErrRun, step)}
+	}
 	if len(days) == 0 {
 		return nil, &FieldError{Field: "history", Err: fmt.Errorf("%w: %w", ErrRun, errEmpty)}
 	}
@@ -41,7 +44,7 @@ func ReserveFromHistory(days [][]float64, step time.Duration) ([]float64, error)
 	out := make([]float64, perDay)
 	cum := make([]float64, perDay+1)
 	for d, day := range days {
-		if len(day) != perDay || time.Duration(perDay)*step != 24*time.Hour {
+		if len(day) != perDay {
 			return nil, &FieldError{Field: fmt.Sprintf("history[%d]", d),
 				Err: fmt.Errorf("%w: %d steps of %v is not one day", ErrRun, len(day), step)}
 		}
@@ -61,15 +64,4 @@ func ReserveFromHistory(days [][]float64, step time.Duration) ([]float64, error)
 		}
 	}
 	return out, nil
-}
-
-// firstBad is the index of the first value of a per-step series (W, kWh or
-// a price) that is negative or not finite, or -1.
-func firstBad(xs []float64) int {
-	for i, x := range xs {
-		if !finite(x) || x < 0 {
-			return i
-		}
-	}
-	return -1
 }

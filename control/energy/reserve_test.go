@@ -69,7 +69,7 @@ func TestReserveFromHistoryRejects(t *testing.T) {
 		{"history", nil, time.Minute},
 		{"step", [][]float64{day}, 0},
 		{"history[1]", [][]float64{day, day[:1000]}, time.Minute},
-		{"history[0]", [][]float64{day}, 7 * time.Minute}, // 1440 steps of 7 min is not a day
+		{"step", [][]float64{day}, 7 * time.Minute}, // 7 min does not divide a day
 		{"history[1][7]", [][]float64{day, bad}, time.Minute},
 	} {
 		_, err := energy.ReserveFromHistory(c.history, c.step)

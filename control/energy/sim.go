@@ -76,6 +76,17 @@ func (r Run) Validate() error {
 	return errors.Join(errs...)
 }
 
+// firstBad is the index of the first value of a per-step series (W, kWh or
+// a price) that is negative or not finite, or -1.
+func firstBad(xs []float64) int {
+	for i, x := range xs {
+		if !finite(x) || x < 0 {
+			return i
+		}
+	}
+	return -1
+}
+
 // sim is the one home of the battery physics. Algorithms only ask it for a
 // metered target or a cell power; it clamps the request to the power limits,
 // the SoC window and the no-export rule, applies the conversion losses and

@@ -208,9 +208,9 @@ func (u USaPP) quiet(d []float64, t int, sign float64) bool {
 
 // target is the stored energy (kWh) USaPP steers to from step t: the run's
 // SoC target hor steps on, moved by the price shape now and raised by the
-// reserve for the large loads expected from then on (sim.reserve), both faded out over
-// the ReturnSoC ramp so that the run still ends at InitialSoC, plus the
-// energy the plan for Run.Planned has stored so far (plannedShift).
+// reserve for the large loads expected from then on (reserveAt), both faded
+// out over the ReturnSoC ramp so that the run still ends at InitialSoC, plus
+// the energy the plan for Run.Planned has stored so far (plannedShift).
 //
 // The plan's part is taken at t, not hor steps on: the median already
 // carries the shift still to come, so the battery stores it without help;
@@ -219,7 +219,16 @@ func (u USaPP) quiet(d []float64, t int, sign float64) bool {
 // run after all (TestUSaPPHoldsAWideSpread).
 func (u USaPP) target(s *sim, shape priceShape, stored []float64, t, hor int) float64 {
 	at := min(t+hor, s.n()-1)
-	return s.socTarget(at) + (1-s.returnFraction(at))*(shape.at(t)+s.reserve(at)) + stored[t]
+	return s.socTarget(at) + (1-s.returnFraction(at))*(shape.at(t)+reserveAt(s, at)) + stored[t]
+}
+
+// reserveAt is the charge (kWh) Run.Reserve asks USaPP to keep above the SoC
+// target at step t, at most half the SoC window, so the target stays inside.
+func reserveAt(s *sim, t int) float64 {
+	if s.r.Reserve == nil {
+		return 0
+	}
+	return math.Min(s.r.Reserve[t], (s.maxKWh-s.minKWh)/2)
 }
 
 // priceLookahead is how far ahead the price shape looks: long enough to see

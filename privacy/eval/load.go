@@ -53,10 +53,12 @@ func HistoryReserve(seed int64, days int) ([]float64, error) {
 		return nil, fmt.Errorf("%w: %d days of history (1-%d)", ErrOptions, days, MaxHistoryDays)
 	}
 	history := make([][]float64, days)
+	var step time.Duration
 	for d := range history {
-		history[d] = syntheticDay(seed, -int64(d+1)).Mains
+		day := syntheticDay(seed, -int64(d+1))
+		history[d], step = day.Mains, day.Step
 	}
-	return energy.ReserveFromHistory(history, time.Minute)
+	return energy.ReserveFromHistory(history, step)
 }
 
 // MaxHistoryDays bounds HistoryReserve: a month of days, generated on the spot.
