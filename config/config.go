@@ -159,6 +159,11 @@ type HEMS struct {
 	// tumble dryer, and tells the hiding algorithm their runs ahead
 	// (energy.Run.Planned; only usapp uses them). Default false.
 	Planned bool `yaml:"planned"`
+	// History: the HEMS has run in the home for this many days before the one
+	// the gateway replays, and usapp keeps charge for the large loads they
+	// show at each time of day (gateway.HEMS.History). 0 to 31, default 0;
+	// needs gateway.data synthetic, as a trace file holds no earlier days.
+	History int `yaml:"history"`
 }
 
 // ImportCap caps the power the meter reads from From to To.

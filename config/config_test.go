@@ -318,6 +318,7 @@ func TestGatewayHidingAndBatteryValidated(t *testing.T) {
 }
 
 const hemsConfig = `gateway:
+  data: synthetic
   hems:
     priorities: [grid-emergency, privacy, user-override, demand-response, cost]
     demand_response:
@@ -328,6 +329,7 @@ const hemsConfig = `gateway:
       - {kind: charge-by, from: "05:00", to: "07:00", target_soc: 0.8}
       - {kind: battery-off, from: "00:00", to: "24:00"}
     planned: true
+    history: 7
 `
 
 func TestGatewayHEMS(t *testing.T) {
@@ -345,6 +347,7 @@ func TestGatewayHEMS(t *testing.T) {
 		Emergencies:    []ImportCap{{From: "22:00", To: "06:00", MaxKW: 0}},
 		Overrides:      []Override{{Kind: "charge-by", From: "05:00", To: "07:00", TargetSoC: 0.8}, {Kind: "battery-off", From: "00:00", To: "24:00"}},
 		Planned:        true,
+		History:        7,
 	}
 	if !reflect.DeepEqual(h, want) {
 		t.Fatalf("hems %+v", h)
@@ -374,6 +377,7 @@ const badHEMS = `gateway:
       - {kind: charge-by, from: "05:00", to: "07:00"}
       - {kind: battery-off, from: "05:00", to: "07:00", target_soc: 0.5}
       - {kind: battery-off, from: "05:00", to: "07:00", colour: red}
+    history: 32
 `
 
 func TestGatewayHEMSEveryProblemAtItsKey(t *testing.T) {
@@ -395,11 +399,14 @@ func TestGatewayHEMSEveryProblemAtItsKey(t *testing.T) {
 		{18, "gateway.hems.overrides[2].target_soc"},
 		{19, "gateway.hems.overrides[3].target_soc"},
 		{20, "gateway.hems.overrides[4].colour"},
+		{21, "gateway.hems.history"}, // above 31, and the UK-DALE day has no history
+		{21, "gateway.hems.history"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("problems\n%v\nwant\n%v\nerror:\n%v", got, want, err)
 	}
 	for _, frag := range []string{`config.yaml:6: gateway.hems.priorities[2]: unknown source "battery-limits"`,
+		`config.yaml:21: gateway.hems.history: needs gateway.data synthetic: "ukdale" holds no days before the one it replays`,
 		"config.yaml:7: gateway.hems.priorities[3]: repeated (first at gateway.hems.priorities[1])",
 		"config.yaml:3: gateway.hems.priorities: missing user-override, demand-response"} {
 		if !strings.Contains(err.Error(), frag) {

@@ -72,6 +72,7 @@ func (c *Config) Validate() error {
 	}
 	v.battery("gateway.battery", c.Gateway.Battery)
 	v.hems("gateway.hems", c.Gateway.HEMS, c.Gateway.Battery.Energy())
+	v.history("gateway.hems.history", c.Gateway.HEMS.History, c.Gateway.Data)
 	v.nonEmpty("gateway.data", c.Gateway.Data)
 	v.positive("gateway.retransmit", int64(c.Gateway.Retransmit))
 	v.tariff(c.Tariff)
@@ -207,6 +208,14 @@ func (v *validation) battery(path string, b Battery) {
 
 // hems checks the arbitration section: every source ranked exactly once,
 // every window on the clock, every cap and target possible.
+// history checks a HEMS's days of history, which only a synthetic home has.
+func (v *validation) history(path string, days int, data string) {
+	v.between(path, int64(days), 0, energy.MaxHistoryDays)
+	if days > 0 && data != "synthetic" {
+		v.add(path, "needs gateway.data synthetic: %q holds no days before the one it replays", data)
+	}
+}
+
 func (v *validation) hems(path string, h HEMS, b energy.Battery) {
 	v.priorities(path+".priorities", h.Priorities)
 	for _, g := range []struct {

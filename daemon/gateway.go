@@ -89,7 +89,7 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return err
 	}
 	go renewLoop(ctx, append(meterCreds, gwCred), cfg.CA.URL, root, renewCheck, log)
-	addr, stopHTTP, err := serveHTTP(ctx, cfg.Gateway.HTTP, gatewayHandler(gw, hemsFor(cfg, 0), meters), log)
+	addr, stopHTTP, err := serveHTTP(ctx, cfg.Gateway.HTTP, gatewayHandler(gw, meters), log)
 	if err != nil {
 		return err
 	}
@@ -200,13 +200,15 @@ func fetchHeadEnd(ctx context.Context, url string, anon *est.Client, root *x509.
 	return headEndKeys{id: id, signing: signing, hpke: hk, origin: b.Origin}, nil
 }
 
-// homeMeter is a meter with where its state is saved, and the arbitration
-// decisions its HEMS took for the demand it measures.
+// homeMeter is a meter with where its state is saved, and the HEMS behind
+// it with the arbitration decisions it took for the demand the meter
+// measures.
 type homeMeter struct {
 	m         *meter.Meter
 	name      string
 	state     string
 	next      time.Time
+	hems      gateway.HEMS
 	decisions []gateway.Decision
 }
 
@@ -235,18 +237,23 @@ func startMeters(ctx context.Context, cfg *config.Config, ks keystore.Keystore, 
 			return nil, nil, err
 		}
 		creds = append(creds, cred)
-		demand, err := traceFor(cfg, i, start)
+		demand, history, err := traceFor(cfg, i, start)
 		if err != nil {
 			return nil, nil, err
 		}
 		hems := hemsFor(cfg, i)
 		hems.Home, hems.Log = name, log.With("role", "hems", "lfdi", id.LFDI)
+		if len(history) > 0 {
+			if hems.Reserve, err = gateway.LearnReserve(history); err != nil {
+				return nil, nil, err
+			}
+		}
 		tr, _, decisions, err := hems.Metered(demand)
 		if err != nil {
 			return nil, nil, err
 		}
 		hm := &homeMeter{name: name, state: filepath.Join(cfg.DataDir, fmt.Sprintf("meter-%d.state", i+1)), next: start,
-			decisions: decisions}
+			hems: hems, decisions: decisions}
 		var saved meterFile
 		if b, err := os.ReadFile(hm.state); err == nil {
 			if err := json.Unmarshal(b, &saved); err != nil {
@@ -260,19 +267,25 @@ func startMeters(ctx context.Context, cfg *config.Config, ks keystore.Keystore, 
 	return out, creds, nil
 }
 
-func traceFor(cfg *config.Config, i int, start time.Time) (*household.Trace, error) {
+// traceFor is the demand meter i measures from start, and the days before
+// it that its HEMS has seen (gateway.hems.history; validation allows them
+// only for a synthetic home).
+func traceFor(cfg *config.Config, i int, start time.Time) (*household.Trace, []*household.Trace, error) {
 	switch cfg.Gateway.Data {
 	case "ukdale":
-		return household.UKDALE()
+		tr, err := household.UKDALE()
+		return tr, nil, err
 	case "synthetic":
-		return household.Synthetic{Seed: cfg.Gateway.Seed*1_000_003 + int64(i), Start: start, Step: time.Minute, Duration: 24 * time.Hour}.Generate(), nil
+		home := household.Synthetic{Seed: cfg.Gateway.Seed*1_000_003 + int64(i), Start: start, Step: time.Minute, Duration: 24 * time.Hour}
+		return home.Generate(), home.History(cfg.Gateway.HEMS.History), nil
 	}
 	f, err := os.Open(cfg.Gateway.Data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	return household.LoadUKDALE(f, cfg.Gateway.Data)
+	tr, err := household.LoadUKDALE(f, cfg.Gateway.Data)
+	return tr, nil, err
 }
 
 // runMeters closes a register per meter every interval. The register's
@@ -375,10 +388,13 @@ type MeterDecisions struct {
 	Decisions []gateway.Decision `json:"decisions"`
 }
 
-func gatewayHandler(gw *gateway.Gateway, hems gateway.HEMS, meters []*homeMeter) http.Handler {
+// gatewayHandler serves the gateway's controls, its stats and its meters'
+// HEMS decisions. Every meter's HEMS runs the same configuration, so the
+// first one speaks for the controls.
+func gatewayHandler(gw *gateway.Gateway, meters []*homeMeter) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /controls", framework.ControlsHandler("gateway", func() []framework.Active {
-		return append(gw.Controls(), hems.Controls()...)
+		return append(gw.Controls(), meters[0].hems.Controls()...)
 	}))
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, gw.Stats()) })
 	// The decisions are fixed once the meters start: they are taken for the

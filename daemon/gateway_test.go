@@ -62,7 +62,8 @@ func (s *syncBuffer) String() string {
 // process, talking over the network as in production, with a demand-response
 // window in the gateway's configuration: GET /hems/decisions lists, per
 // meter, the conflicts the HEMS resolved, with RFC 3339 times, and the log
-// has a line for each.
+// has a line for each. The homes are synthetic, with two days of history
+// the HEMS learns its reserve from, and GET /controls says so.
 func TestGatewayServesHEMSDecisions(t *testing.T) {
 	dir := t.TempDir()
 	pass := filepath.Join(dir, "passphrase")
@@ -86,6 +87,7 @@ bus: {url: "tls://%s"}
 gateway:
   name: home-7
   meters: 2
+  data: synthetic
   interval: 1h
   headend_url: "http://%s"
   http: %q
@@ -93,6 +95,7 @@ gateway:
     demand_response:
       - {from: "17:00", to: "19:00", max_kw: 0.1}
     planned: true
+    history: 2
 `, filepath.Join(dir, "gw"), pass, caAddr, root, tokens, busAddr, heHTTP, gwHTTP))
 
 	var logs syncBuffer
@@ -167,10 +170,10 @@ gateway:
 	arbitration, told := false, false
 	for _, a := range c.Controls {
 		arbitration = arbitration || a.ID == "C3.hems-arbitration" && a.Params["demand_response"] == "1"
-		told = told || a.ID == "C3.load-hiding" && a.Params["planned"] == "true"
+		told = told || a.ID == "C3.load-hiding" && a.Params["planned"] == "true" && a.Params["history_days"] == "2"
 	}
 	if !arbitration || !told {
-		t.Errorf("controls %+v lack C3.hems-arbitration with one demand-response window or C3.load-hiding told the planned runs", c.Controls)
+		t.Errorf("controls %+v lack C3.hems-arbitration with one demand-response window or C3.load-hiding told the planned runs and two days of history", c.Controls)
 	}
 	// Every decision of both meters is in the log at info.
 	lines := 0

@@ -70,6 +70,11 @@ type Options struct {
 	// Planned: every home's HEMS schedules its deferrable appliances and
 	// tells the hiding algorithm their runs (gateway.HEMS.Planned).
 	Planned bool
+	// History: every synthetic home's HEMS has run for this many days before
+	// the simulated one and keeps charge for the large loads they show
+	// (gateway.LearnReserve). 0 to energy.MaxHistoryDays; the UK-DALE home
+	// (home 0) has no earlier days and runs without.
+	History int
 	// DemandResponse caps every home's import during these daily windows
 	// (times of day in the tariff's time zone); the HEMS arbitrates them
 	// against privacy and cost by energy.DefaultPriorities. Default none.
@@ -120,6 +125,9 @@ func (o *Options) defaults() error {
 		if _, err := energy.Lookup(o.Hiding); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
+	}
+	if o.History < 0 || o.History > energy.MaxHistoryDays {
+		return fmt.Errorf("demo: history must be 0..%d days, got %d", energy.MaxHistoryDays, o.History)
 	}
 	if o.Battery == nil {
 		b := energy.DefaultBattery()
@@ -333,11 +341,12 @@ func (w *world) enrolHomes(ctx context.Context) error {
 	g.SetLimit(16)
 	for i := range w.homes {
 		g.Go(func() error {
-			tr := ukdale
+			tr, history := ukdale, []*household.Trace(nil)
 			if i > 0 {
-				tr = household.Synthetic{Seed: w.o.Seed*1_000_003 + int64(i), Start: w.o.Start, Step: time.Minute, Duration: 24 * time.Hour}.Generate()
+				home := household.Synthetic{Seed: w.o.Seed*1_000_003 + int64(i), Start: w.o.Start, Step: time.Minute, Duration: 24 * time.Hour}
+				tr, history = home.Generate(), home.History(w.o.History)
 			}
-			h, err := w.enrolHome(gctx, anon, i, tr)
+			h, err := w.enrolHome(gctx, anon, i, tr, history)
 			w.homes[i] = h
 			return err
 		})
@@ -345,7 +354,9 @@ func (w *world) enrolHomes(ctx context.Context) error {
 	return g.Wait()
 }
 
-func (w *world) enrolHome(ctx context.Context, anon *est.Client, i int, tr *household.Trace) (*home, error) {
+// enrolHome enrols home i's gateway and meter; the meter measures demand tr
+// behind the home's HEMS, which has seen the days of history before it.
+func (w *world) enrolHome(ctx context.Context, anon *est.Client, i int, tr *household.Trace, history []*household.Trace) (*home, error) {
 	now := w.clk.Now()
 	root := w.auth.CA().Certificate()
 	name := homeName(i)
@@ -386,7 +397,14 @@ func (w *world) enrolHome(ctx context.Context, anon *est.Client, i int, tr *hous
 		conn.Close()
 		return nil, err
 	}
-	metered, _, decisions, err := w.o.hems(i).Metered(tr)
+	hems := w.o.hems(i)
+	if len(history) > 0 {
+		if hems.Reserve, err = gateway.LearnReserve(history); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	metered, _, decisions, err := hems.Metered(tr)
 	if err != nil {
 		conn.Close()
 		return nil, err

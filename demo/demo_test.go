@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usapp/usapp/control/energy"
 	"github.com/usapp/usapp/metering"
 	"github.com/usapp/usapp/roles/gateway"
 	"github.com/usapp/usapp/sim/clock"
@@ -76,23 +77,43 @@ func TestNoHidingExposesTheDemand(t *testing.T) {
 	}
 }
 
-// --planned reaches every home's HEMS and the summary says so.
-func TestPlannedReachesTheHEMS(t *testing.T) {
-	o := Options{Homes: 2, Hours: 1, Seed: 5, Out: t.TempDir(), Planned: true}
-	sum, err := Run(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
+// --planned and --history reach every home's HEMS and the summary says so.
+func TestHEMSKnowledgeReachesTheHEMS(t *testing.T) {
+	run := func(o Options) *Summary {
+		t.Helper()
+		o.Homes, o.Hours, o.Seed, o.Out = 2, 1, 5, t.TempDir()
+		sum, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum
 	}
+	planned := run(Options{Planned: true})
+	o := Options{Planned: true}
 	if err := o.defaults(); err != nil {
 		t.Fatal(err)
 	}
-	if !o.hems(1).Planned || !sum.Privacy.Planned {
-		t.Fatalf("HEMS planned %v, summary planned %v", o.hems(1).Planned, sum.Privacy.Planned)
+	if !o.hems(1).Planned || !planned.Privacy.Planned {
+		t.Fatalf("HEMS planned %v, summary planned %v", o.hems(1).Planned, planned.Privacy.Planned)
 	}
-	var text strings.Builder
-	sum.WriteText(&text)
-	if !strings.Contains(text.String(), "usapp (told the planned runs)") {
-		t.Errorf("summary text does not say the HEMS told usapp its runs:\n%s", text.String())
+	// Home 1 is synthetic: with history its HEMS keeps charge for the loads
+	// ahead, so what its meter measures changes.
+	history := run(Options{Planned: true, History: 3})
+	if history.Privacy.HistoryDays != 3 || history.Privacy.MIBits == planned.Privacy.MIBits {
+		t.Fatalf("summary history %d days, MI %.4f bits with it and %.4f without; want 3 days and the MI moved",
+			history.Privacy.HistoryDays, history.Privacy.MIBits, planned.Privacy.MIBits)
+	}
+	for sum, want := range map[*Summary]string{planned: "usapp (told the planned runs) on", history: "usapp (told the planned runs, 3 days of history) on"} {
+		var text strings.Builder
+		sum.WriteText(&text)
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("summary text lacks %q:\n%s", want, text.String())
+		}
+	}
+	for _, days := range []int{-1, energy.MaxHistoryDays + 1} {
+		if _, err := Run(context.Background(), Options{History: days, Out: t.TempDir()}); err == nil {
+			t.Errorf("%d days of history accepted", days)
+		}
 	}
 }
 

@@ -18,7 +18,8 @@ const privacyHomes = 100
 // and is scored against the home's per-appliance ground truth.
 type PrivacySummary struct {
 	Algorithm       string             `json:"algorithm"`
-	Planned         bool               `json:"planned"` // the HEMS told the algorithm the runs it schedules
+	Planned         bool               `json:"planned"`      // the HEMS told the algorithm the runs it schedules
+	HistoryDays     int                `json:"history_days"` // days before the simulated one each synthetic home's HEMS learned from
 	BatteryKWh      float64            `json:"battery_kwh"`
 	BatteryKW       float64            `json:"battery_kw"`
 	Homes           int                `json:"homes_evaluated"`
@@ -30,7 +31,7 @@ type PrivacySummary struct {
 }
 
 func (w *world) privacy() (*PrivacySummary, error) {
-	p := &PrivacySummary{Algorithm: w.o.Hiding, Planned: w.o.Planned, BatteryKWh: w.o.Battery.CapacityKWh, BatteryKW: w.o.Battery.MaxDischargeKW,
+	p := &PrivacySummary{Algorithm: w.o.Hiding, Planned: w.o.Planned, HistoryDays: w.o.History, BatteryKWh: w.o.Battery.CapacityKWh, BatteryKW: w.o.Battery.MaxDischargeKW,
 		F1: map[string]float64{}}
 	attackers := nilm.Attackers()
 	unhidden := map[string]float64{}

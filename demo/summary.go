@@ -128,8 +128,15 @@ func (s *Summary) WriteText(w io.Writer) {
 		s.Integrity.CheckpointsVerified, s.Integrity.Mismatches, s.Integrity.LogSize)
 	if p := s.Privacy; p != nil {
 		algo := p.Algorithm
+		var told []string
 		if p.Planned {
-			algo += " (told the planned runs)"
+			told = append(told, "told the planned runs")
+		}
+		if p.HistoryDays > 0 {
+			told = append(told, fmt.Sprintf("%d days of history", p.HistoryDays))
+		}
+		if len(told) > 0 {
+			algo += " (" + strings.Join(told, ", ") + ")"
 		}
 		fmt.Fprintf(w, "  privacy    %s on %g kWh / %g kW: worst attacker F1 %.2f (%.2f unhidden), I(demand; metered) %.2f bits, extra energy %.1f %% (mean of %d homes)\n",
 			algo, p.BatteryKWh, p.BatteryKW, p.WorstF1, p.UnhiddenWorstF1, p.MIBits, p.ExtraEnergyPct, p.Homes)

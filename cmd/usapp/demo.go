@@ -21,6 +21,7 @@ type demoCmd struct {
 	BatteryKWh float64 `name:"battery-kwh" help:"Capacity of each home's battery (kWh)." default:"2"`
 	BatteryKW  float64 `name:"battery-kw" help:"Charge and discharge power limit of each home's battery (kW)." default:"3"`
 	Planned    bool    `help:"Each home's HEMS schedules its washing machine, dishwasher and tumble dryer and tells the hiding algorithm their runs ahead; usapp spreads each over a wider window."`
+	History    int     `help:"Each synthetic home's HEMS has run for N days before the simulated one (0-31) and keeps charge for the large loads they show at each hour; the UK-DALE home has no earlier days." placeholder:"N"`
 
 	DemandResponse []string `name:"demand-response" sep:"none" placeholder:"FROM-TO=KW" help:"Cap every home's import during a daily window in the tariff's local time, e.g. 17:00-19:00=1.5 (repeatable); the HEMS arbitrates it against privacy and cost."`
 
@@ -31,7 +32,7 @@ func (d *demoCmd) Run(g *globals) error {
 	battery := energy.DefaultBattery()
 	battery.CapacityKWh, battery.MaxChargeKW, battery.MaxDischargeKW = d.BatteryKWh, d.BatteryKW, d.BatteryKW
 	opts := demo.Options{Homes: d.Homes, Hours: d.Hours, Seed: d.Seed, Out: d.Out, Log: newLogger(g.logLevel),
-		Hiding: d.Hiding, Battery: &battery, Planned: d.Planned}
+		Hiding: d.Hiding, Battery: &battery, Planned: d.Planned, History: d.History}
 	for _, s := range d.DemandResponse {
 		c, err := demo.ParseDemandResponse(s)
 		if err != nil {

@@ -17,6 +17,11 @@ const (
 	ReserveAboveW = 500.0
 )
 
+// MaxHistoryDays bounds the history USaPP's tools give a HEMS (usapp privacy
+// eval --history, the gateway's hems.history): a month, which a simulation
+// generates on the spot. The mean moves little after the first week.
+const MaxHistoryDays = 31
+
 // ReserveFromHistory is Run.Reserve for a day like the history's: at each
 // step, the mean over the past days of the energy (kWh) that demand above
 // ReserveAboveW needed over the next ReserveAhead. Each day holds one whole

@@ -34,35 +34,31 @@ func Builtin(name string, seed int64) (tr *household.Trace, ok bool, err error) 
 		tr, err = household.UKDALE()
 		return tr, true, err
 	case SourceSynthetic:
-		return syntheticDay(seed, 0), true, nil
+		return syntheticHome(seed).Generate(), true, nil
 	}
 	return nil, false, nil
 }
 
-// syntheticDay is day `day` of synthetic home seed: 24 h of 1-minute
-// samples from SyntheticStart (household.Synthetic.Day).
-func syntheticDay(seed, day int64) *household.Trace {
-	return household.Synthetic{Seed: seed, Day: day, Start: SyntheticStart, Step: time.Minute, Duration: 24 * time.Hour}.Generate()
+// syntheticHome is synthetic home seed's reference day: 24 h of 1-minute
+// samples from SyntheticStart.
+func syntheticHome(seed int64) household.Synthetic {
+	return household.Synthetic{Seed: seed, Start: SyntheticStart, Step: time.Minute, Duration: 24 * time.Hour}
 }
 
 // HistoryReserve is Options.Reserve for synthetic home seed's reference
 // day, as a HEMS that has seen the home's previous days (Day −1 … −days)
 // learns it (energy.ReserveFromHistory).
 func HistoryReserve(seed int64, days int) ([]float64, error) {
-	if days < 1 || days > MaxHistoryDays {
-		return nil, fmt.Errorf("%w: %d days of history (1-%d)", ErrOptions, days, MaxHistoryDays)
+	if days < 1 || days > energy.MaxHistoryDays {
+		return nil, fmt.Errorf("%w: %d days of history (1-%d)", ErrOptions, days, energy.MaxHistoryDays)
 	}
-	history := make([][]float64, days)
-	var step time.Duration
-	for d := range history {
-		day := syntheticDay(seed, -int64(d+1))
-		history[d], step = day.Mains, day.Step
+	history := syntheticHome(seed).History(days)
+	mains := make([][]float64, len(history))
+	for d, day := range history {
+		mains[d] = day.Mains
 	}
-	return energy.ReserveFromHistory(history, step)
+	return energy.ReserveFromHistory(mains, history[0].Step)
 }
-
-// MaxHistoryDays bounds HistoryReserve: a month of days, generated on the spot.
-const MaxHistoryDays = 31
 
 // LoadTrace reads a data file in either supported layout, chosen from its
 // header line: "unix_ts,..." is UK-DALE (household.LoadUKDALE), "Date;Time;..."

@@ -6,6 +6,7 @@ import (
 
 	"github.com/usapp/usapp/control/energy"
 	"github.com/usapp/usapp/privacy/nilm"
+	"github.com/usapp/usapp/sim/household"
 )
 
 // Told the runs of synthetic home 11's deferrable appliances, USaPP spreads
@@ -67,8 +68,8 @@ func BenchmarkDayAheadTuning(b *testing.B) {
 	settings := append([]energy.Algorithm{energy.USaPP{}}, usappGrid(-1, 0.25, 0.5)...)
 	algos := append(baselines(), settings...)
 	// meets is, per setting, whether it meets all three targets on the day.
-	meets := func(seed, day int64) map[string]bool {
-		rows, err := Evaluate(syntheticDay(seed, day), energy.DefaultBattery(), algos, nilm.Attackers(), Options{})
+	meets := func(day *household.Trace) map[string]bool {
+		rows, err := Evaluate(day, energy.DefaultBattery(), algos, nilm.Attackers(), Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -79,12 +80,13 @@ func BenchmarkDayAheadTuning(b *testing.B) {
 		return out
 	}
 	for b.Loop() {
-		for _, hist := range []int64{1, 3, 7} {
+		for _, hist := range []int{1, 3, 7} {
 			var defaults, tuned, hindsight int
 			for seed := int64(1); seed <= 40; seed++ {
 				wins := map[string]int{}
-				for d := int64(1); d <= hist; d++ {
-					for name, ok := range meets(seed, -d) {
+				home := syntheticHome(seed)
+				for _, day := range home.History(hist) {
+					for name, ok := range meets(day) {
 						wins[name] += b2i(ok)
 					}
 				}
@@ -94,7 +96,7 @@ func BenchmarkDayAheadTuning(b *testing.B) {
 						best = a.Name()
 					}
 				}
-				today := meets(seed, 0)
+				today := meets(home.Generate())
 				defaults, tuned = defaults+b2i(today["usapp"]), tuned+b2i(today[best])
 				hindsight += b2i(slices.ContainsFunc(settings, func(a energy.Algorithm) bool { return today[a.Name()] }))
 			}

@@ -45,7 +45,7 @@ func BenchmarkReserve(b *testing.B) {
 }
 
 func TestHistoryReserveBounds(t *testing.T) {
-	for _, days := range []int{0, -1, MaxHistoryDays + 1} {
+	for _, days := range []int{0, -1, energy.MaxHistoryDays + 1} {
 		if _, err := HistoryReserve(1, days); err == nil {
 			t.Errorf("%d days of history: no error", days)
 		}

@@ -52,6 +52,11 @@ type HEMS struct {
 	// tells the algorithm their runs before they begin (energy.Run.Planned).
 	// In simulation the runs are read from the trace's appliances.
 	Planned bool
+	// Reserve is what the HEMS has learned from the home's earlier days
+	// (LearnReserve): the charge the home's large loads need in the hours
+	// ahead at each time of day. usapp keeps that much (energy.Run.Reserve);
+	// nil: none learned.
+	Reserve *Reserve
 	Home    string       // identity in the decision log (the meter's name or LFDI)
 	Log     *slog.Logger // receives every decision at Info; nil means slog.Default()
 }
@@ -96,6 +101,9 @@ type Decision struct {
 // ErrPlan reports a day plan the HEMS cannot place on the clock.
 var ErrPlan = errors.New("gateway: invalid hems day plan")
 
+// ErrHistory reports a history the HEMS cannot learn a reserve from.
+var ErrHistory = errors.New("gateway: invalid hems history")
+
 // Metered returns what the meter measures for the home's demand tr, the
 // battery's run and the arbitration decisions. The state of charge is
 // returned to its start by the end of the trace, so that privacy is not paid
@@ -117,6 +125,11 @@ func (h HEMS) Metered(tr *household.Trace) (*household.Trace, *energy.Result, []
 	if h.Planned {
 		run.Planned = energy.PlannedLoads(tr.Appliances, tr.Step)
 	}
+	if h.Reserve != nil {
+		if run.Reserve, err = h.Reserve.along(tr); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	res, log, err := energy.Arbiter{Priorities: h.Priorities}.Run(h.Battery, run, h.Algorithm, plan)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("gateway: hems %s: %w", h.Algorithm.Name(), err)
@@ -125,6 +138,69 @@ func (h HEMS) Metered(tr *household.Trace) (*household.Trace, *energy.Result, []
 	return &household.Trace{Name: tr.Name + " (metered, " + h.Algorithm.Name() + ")", Start: tr.Start, Step: tr.Step,
 		Mains: res.Metered}, res, ds, nil
 }
+
+// Reserve is a HEMS's memory of the home's large loads: at each step of a
+// day from Start's time of day, the mean energy (kWh) that demand above
+// energy.ReserveAboveW needed over the next energy.ReserveAhead on the Days
+// it was learned from. It is small (one value per step), so a gateway keeps
+// it rather than the days.
+type Reserve struct {
+	Days  int
+	Start time.Time // the first day's start; only its time of day matters
+	Step  time.Duration
+	KWh   []float64
+}
+
+// LearnReserve learns a Reserve from the home's demand on earlier days, as the
+// HEMS measured it (in simulation, household.Synthetic.History): each a whole
+// day, all at one step and starting at one time of day. Anything else is an
+// ErrHistory naming the day.
+func LearnReserve(history []*household.Trace) (*Reserve, error) {
+	if len(history) == 0 {
+		return nil, fmt.Errorf("%w: no days", ErrHistory)
+	}
+	first := history[0]
+	days := make([][]float64, len(history))
+	for d, day := range history {
+		if day.Step != first.Step || !sameTimeOfDay(day.Start, first.Start) {
+			return nil, fmt.Errorf("%w: day %d (%s) has steps of %v from %s, day 0 of %v from %s", ErrHistory,
+				d, day.Name, day.Step, day.Start.Format(time.TimeOnly), first.Step, first.Start.Format(time.TimeOnly))
+		}
+		days[d] = day.Mains
+	}
+	kWh, err := energy.ReserveFromHistory(days, first.Step)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrHistory, err)
+	}
+	return &Reserve{Days: len(history), Start: first.Start, Step: first.Step, KWh: kWh}, nil
+}
+
+// along lays the reserve along tr, step by step from tr's time of day.
+func (r *Reserve) along(tr *household.Trace) ([]float64, error) {
+	if len(r.KWh) == 0 {
+		return nil, fmt.Errorf("%w: an empty reserve", ErrHistory)
+	}
+	if tr.Step != r.Step || !sameTimeOfDay(tr.Start, r.Start) {
+		return nil, fmt.Errorf("%w: learned at steps of %v from %s, the trace has %v from %s", ErrHistory,
+			r.Step, r.Start.Format(time.TimeOnly), tr.Step, tr.Start.Format(time.TimeOnly))
+	}
+	out := make([]float64, len(tr.Mains))
+	for i := range out {
+		out[i] = r.KWh[i%len(r.KWh)]
+	}
+	return out, nil
+}
+
+// days is how many days r was learned from, 0 for none.
+func (r *Reserve) days() int {
+	if r == nil {
+		return 0
+	}
+	return r.Days
+}
+
+// sameTimeOfDay reports whether a and b are a whole number of days apart.
+func sameTimeOfDay(a, b time.Time) bool { return a.Sub(b)%(24*time.Hour) == 0 }
 
 // decisions places the arbiter's step decisions on the clock and logs each.
 func (h HEMS) decisions(log []energy.Decision, start time.Time, step time.Duration, loc *time.Location) []Decision {
@@ -298,10 +374,11 @@ func (h HEMS) Controls() []framework.Active {
 	}
 	return []framework.Active{
 		{ID: framework.LoadHiding, Params: map[string]string{
-			"algorithm":   h.Algorithm.Name(),
-			"battery_kwh": fmt.Sprint(h.Battery.CapacityKWh),
-			"battery_kw":  fmt.Sprint(h.Battery.MaxDischargeKW),
-			"planned":     fmt.Sprint(h.Planned),
+			"algorithm":    h.Algorithm.Name(),
+			"battery_kwh":  fmt.Sprint(h.Battery.CapacityKWh),
+			"battery_kw":   fmt.Sprint(h.Battery.MaxDischargeKW),
+			"planned":      fmt.Sprint(h.Planned),
+			"history_days": fmt.Sprint(h.Reserve.days()),
 		}},
 		{ID: framework.HEMSArbitration, Params: map[string]string{
 			"priorities":      strings.Join(ranked, ","),

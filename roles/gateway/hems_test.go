@@ -424,3 +424,94 @@ func TestHEMSTellsTheHiderWhatItSchedules(t *testing.T) {
 		t.Errorf("the meter reads %.0f W five minutes before the run; a spread run shows before it starts", before)
 	}
 }
+
+// A HEMS that has seen the home cook at 18:00 on the days before keeps
+// charge for it today, so less of the load reaches the meter. The days start
+// at noon, so the learned profile is laid along the trace from its time of
+// day, not from midnight.
+func TestHEMSKeepsChargeForTheLoadsItHasSeen(t *testing.T) {
+	noon := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	cooking := func(start time.Time) *household.Trace {
+		mains := make([]float64, 24*60)
+		for i := range mains {
+			mains[i] = 150
+			if i >= 6*60 && i < 6*60+30 { // 18:00-18:30
+				mains[i] = 2550
+			}
+		}
+		return &household.Trace{Name: "cooking " + start.Format(time.DateOnly), Start: start, Step: time.Minute, Mains: mains}
+	}
+	today := cooking(noon)
+	run := func(history []*household.Trace) *energy.Result {
+		_, h := eveningHEMS(t, DayPlan{}, nil, nil)
+		if history != nil {
+			var err error
+			if h.Reserve, err = LearnReserve(history); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, res, _, err := h.Metered(today)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := h.Controls()[0].Params["history_days"]; got != fmt.Sprint(len(history)) {
+			t.Errorf("controls report history_days=%s, want %d", got, len(history))
+		}
+		return res
+	}
+	without := run(nil)
+	with := run([]*household.Trace{cooking(noon.AddDate(0, 0, -1)), cooking(noon.AddDate(0, 0, -2))})
+	before := 6*60 - 1
+	if with.SoC[before] < without.SoC[before]+0.3 {
+		t.Errorf("charge before the load: %.2f kWh with history, %.2f without; want at least 0.3 more", with.SoC[before], without.SoC[before])
+	}
+	shown := func(res *energy.Result) (kWh float64) {
+		for _, w := range res.Metered[6*60 : 6*60+30] {
+			kWh += w / 60 / 1000
+		}
+		return kWh
+	}
+	if s1, s0 := shown(with), shown(without); s1 >= s0 {
+		t.Errorf("metered energy during the load: %.3f kWh with history, %.3f without; want less", s1, s0)
+	}
+}
+
+// A history the HEMS cannot learn from, or lay along the day, is refused,
+// not misread.
+func TestHEMSRejectsHistory(t *testing.T) {
+	noon := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	day := func(start time.Time, step time.Duration, n int) *household.Trace {
+		return &household.Trace{Name: "day", Start: start, Step: step, Mains: slices.Repeat([]float64{300}, n)}
+	}
+	yesterday := day(noon.AddDate(0, 0, -1), time.Minute, 1440)
+	for name, history := range map[string][]*household.Trace{
+		"no days":                   nil,
+		"another time of day":       {yesterday, day(noon.Add(-47*time.Hour), time.Minute, 1440)},
+		"another step":              {yesterday, day(noon.AddDate(0, 0, -2), 2*time.Minute, 720)},
+		"not a whole day":           {day(noon.AddDate(0, 0, -1), time.Minute, 1000)},
+		"a step that splits no day": {day(noon.AddDate(0, 0, -1), 7*time.Minute, 205)},
+		"negative demand":           {{Name: "day", Start: noon.AddDate(0, 0, -1), Step: time.Minute, Mains: append(slices.Repeat([]float64{300}, 1439), -5)}},
+	} {
+		if _, err := LearnReserve(history); !errors.Is(err, ErrHistory) {
+			t.Errorf("%s: got %v, want ErrHistory", name, err)
+		}
+	}
+	r, err := LearnReserve([]*household.Trace{yesterday})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		r     *Reserve
+		today *household.Trace
+	}{
+		"another time of day": {r, day(noon.Add(time.Hour), time.Minute, 1440)},
+		"another step":        {r, day(noon, 2*time.Minute, 720)},
+		"an empty reserve":    {&Reserve{Days: 1, Start: noon, Step: time.Minute}, day(noon, time.Minute, 1440)},
+	} {
+		_, hems := eveningHEMS(t, DayPlan{}, nil, nil)
+		hems.Reserve = c.r
+		if _, _, _, err := hems.Metered(c.today); !errors.Is(err, ErrHistory) {
+			t.Errorf("today at %s: got %v, want ErrHistory", name, err)
+		}
+	}
+}

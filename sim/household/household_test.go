@@ -419,3 +419,26 @@ func TestSyntheticDaysShareTheHome(t *testing.T) {
 		}
 	}
 }
+
+// History is the days before s.Day, most recent first, each starting a day
+// earlier at the same time of day: what the home drew on those days.
+func TestSyntheticHistory(t *testing.T) {
+	start := time.Date(2026, 11, 24, 7, 30, 0, 0, time.UTC)
+	home := Synthetic{Seed: 3, Day: 5, Start: start, Duration: 6 * time.Hour}
+	h := home.History(3)
+	if len(h) != 3 {
+		t.Fatalf("%d days of history, want 3", len(h))
+	}
+	for k, d := range h {
+		want := Synthetic{Seed: 3, Day: int64(4 - k), Start: start.AddDate(0, 0, -(k + 1)), Duration: 6 * time.Hour}.Generate()
+		if !d.Start.Equal(want.Start) || d.Step != want.Step || !slices.Equal(d.Mains, want.Mains) {
+			t.Errorf("history[%d] starts %v with %d steps; want day %d from %v", k, d.Start, len(d.Mains), 4-k, want.Start)
+		}
+	}
+	if slices.Equal(h[0].Mains, home.Generate().Mains) {
+		t.Error("the day before is the same day")
+	}
+	if len(home.History(0)) != 0 || len(home.History(-1)) != 0 {
+		t.Error("history of n <= 0 days is not empty")
+	}
+}

@@ -171,6 +171,22 @@ func (s Synthetic) Generate() *Trace {
 	return tr
 }
 
+// History is the n days the home lived before s.Day, most recent first: Day
+// s.Day−1 … s.Day−n, each as long as s and starting that many days before
+// s.Start, at the same time of day. It is what a HEMS that has run in the
+// home for n days has measured, and what it learns a reserve from
+// (energy.ReserveFromHistory). n ≤ 0 gives none.
+func (s Synthetic) History(n int) []*Trace {
+	out := make([]*Trace, max(0, n))
+	for k := range out {
+		d := s
+		d.Day = s.Day - int64(k+1)
+		d.Start = s.Start.AddDate(0, 0, -(k + 1))
+		out[k] = d.Generate()
+	}
+	return out
+}
+
 // dayMix is 0 for Day 0, so that the reference day is the trace every
 // earlier version generated, and otherwise a SplitMix64 output (Steele, Lea
 // and Flood, OOPSLA 2014), which spreads neighbouring days over the whole
