@@ -102,6 +102,15 @@ func TestUSaPPKeepsChargeForTheLoadsAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkPhysics(t, b, with, r1)
+	// The result says what USaPP steered to: two hours (its horizon) before
+	// the load, a target raised by the reserve.
+	if len(r1.Target) != len(day) || len(r0.Target) != len(day) {
+		t.Fatalf("targets of %d and %d steps for a day of %d", len(r1.Target), len(r0.Target), len(day))
+	}
+	if r1.Target[16*60]-r0.Target[16*60] < 0.3 {
+		t.Errorf("target at 16:00 for 18:00: %.2f kWh with the reserve, %.2f without; want at least 0.3 more",
+			r1.Target[16*60], r0.Target[16*60])
+	}
 	before := 18*60 - 1
 	if r1.SoC[before] < r0.SoC[before]+0.3 {
 		t.Errorf("charge before the load: %.2f kWh with the reserve, %.2f without; want at least 0.3 more", r1.SoC[before], r0.SoC[before])

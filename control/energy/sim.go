@@ -35,6 +35,11 @@ type Result struct {
 	Battery []float64 // pB, W, power leaving the cells (+ discharge, - charge)
 	Loss    []float64 // pL, W, conversion loss, never positive
 	SoC     []float64 // kWh stored after each step
+	// Target is the state of charge (kWh) the algorithm steered toward at
+	// each step, for algorithms that steer to one (usapp: its target one
+	// horizon ahead, with the return ramp, the price shape, Run.Reserve and
+	// Run.Planned in it); nil for the others.
+	Target []float64
 }
 
 // Validate reports every problem with the run as a *FieldError wrapping ErrRun.

@@ -97,11 +97,13 @@ func (u USaPP) Hide(b Battery, r Run) (*Result, error) {
 	est := newSettledMedian(steps(u.Window, r.Step), steps(u.Settle, r.Step), u.StepW, r.Demand[0]+shift[0])
 	grid := levelGrid{quantum: u.Quantum, power: u.GridPower, base: math.Inf(1)}
 	level, last := r.Demand[0], 0
+	s.res.Target = make([]float64, s.n())
 	for s.t < s.n() {
 		t := s.t
 		m := est.push(math.Max(0, s.demand()+shift[t]))
 		grid.see(m)
-		goal := math.Max(0, m+s.correctionW(u.target(s, shape, stored, t, hor), min(hor, s.n()-t)))
+		s.res.Target[t] = u.target(s, shape, stored, t, hor)
+		goal := math.Max(0, m+s.correctionW(s.res.Target[t], min(hor, s.n()-t)))
 		dev := goal - level
 		sign := math.Copysign(1, dev)
 		lo, hi := s.window(min(t+1, s.n()-1))

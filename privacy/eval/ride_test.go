@@ -33,3 +33,21 @@ func BenchmarkRideThrough(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHysteresis compares USaPP's hysteresis (energy.USaPP.Hysteresis,
+// the drift from the estimate that earns a level change) at 100, 150 and
+// 200 W on the UK-DALE day alone, the goal days, the population and the
+// held-out homes. A lower one lets the state of charge follow its target
+// (docs/img/load_usapp_ukdale.png). Run with -v:
+//
+//	go test ./privacy/eval -run xxx -bench Hysteresis -benchtime 1x -v
+func BenchmarkHysteresis(b *testing.B) {
+	sets := append([]daySet{{"UK-DALE", testDays(b, 0)}}, goalPopulationHeldOut(b)...)
+	for b.Loop() {
+		for _, set := range sets {
+			for _, h := range []float64{100, 150, 200} {
+				logGoal(b, set, fmt.Sprintf("hysteresis %3g W", h), energy.USaPP{Hysteresis: h})
+			}
+		}
+	}
+}

@@ -10,7 +10,9 @@
 //
 //   - [Loads]: one load_<algorithm>.png per run, true demand and metered
 //     power (kW) over the trace, with the battery's state of charge (kWh)
-//     underneath.
+//     underneath and, for an algorithm that steers to one, the target it
+//     steered toward (energy.Result.Target: for usapp the price shape, the
+//     reserve for the loads ahead and the return to the starting charge).
 //   - [Privacy]: privacy_vs_battery.png, the worst attacker's event F1 and
 //     the mutual information I(demand; metered) in bits against battery
 //     capacity (kWh) for every algorithm, the no-battery reference drawn as a
@@ -56,6 +58,7 @@ var (
 	demandColor  = color.RGBA{R: 150, G: 150, B: 150, A: 255}
 	meteredColor = color.RGBA{R: 200, G: 40, B: 40, A: 255}
 	socColor     = color.RGBA{R: 30, G: 90, B: 180, A: 255}
+	steerColor   = color.RGBA{R: 230, G: 140, B: 20, A: 255}
 )
 
 // Loads writes load_<algorithm>.png into dir for every run and returns the
@@ -105,8 +108,15 @@ func loadPlots(tr *household.Trace, h eval.Hidden) (top, bottom *gonum.Plot) {
 	soc := line(hours(tr.Step, len(h.SoC)), h.SoC, socColor, 1.2)
 	bottom.Add(soc)
 	bottom.Legend.Add("battery state of charge", soc)
-	bottom.Legend.Top = true
 	bottom.Y.Max = 1.3 * peakOf(h.SoC)
+	if h.Target != nil {
+		target := line(hours(tr.Step, len(h.Target)), h.Target, steerColor, 1.2)
+		target.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		bottom.Add(target)
+		bottom.Legend.Add("target it steers toward (one horizon ahead)", target)
+		bottom.Y.Max = 1.3 * max(peakOf(h.SoC), peakOf(h.Target))
+	}
+	bottom.Legend.Top = true
 	bottom.X.Min, bottom.X.Max = 0, span
 	bottom.X.Tick.Marker = hourTicks(span)
 	return top, bottom

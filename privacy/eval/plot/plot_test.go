@@ -88,6 +88,10 @@ func TestLoadsAndPrivacy(t *testing.T) {
 		if inked(img, 200, 40, 40) < 200 || inked(img, 30, 90, 180) < 200 {
 			t.Errorf("%s: metered (red) or state-of-charge (blue) series missing", p)
 		}
+		// Only usapp steers to a target, and only its figure draws one (orange).
+		if target := inked(img, 230, 140, 20); (rep.Runs[i].Target != nil) != (target > 200) || (rep.Runs[i].Algorithm == "usapp") != (target > 200) {
+			t.Errorf("%s: %d target (orange) pixels; want a target drawn exactly for usapp", p, target)
+		}
 	}
 
 	sweep, err := eval.Sweep(tr, eval.Batteries(b, []float64{0.5, 2}), algos[:2], nilm.Attackers(), eval.Options{})
