@@ -206,8 +206,6 @@ func (v *validation) battery(path string, b Battery) {
 	})
 }
 
-// hems checks the arbitration section: every source ranked exactly once,
-// every window on the clock, every cap and target possible.
 // history checks a HEMS's days of history, which only a synthetic home has.
 func (v *validation) history(path string, days int, data string) {
 	v.between(path, int64(days), 0, energy.MaxHistoryDays)
@@ -216,6 +214,8 @@ func (v *validation) history(path string, days int, data string) {
 	}
 }
 
+// hems checks the arbitration section: every source ranked exactly once,
+// every window on the clock, every cap and target possible.
 func (v *validation) hems(path string, h HEMS, b energy.Battery) {
 	v.priorities(path+".priorities", h.Priorities)
 	for _, g := range []struct {
