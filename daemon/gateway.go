@@ -243,10 +243,8 @@ func startMeters(ctx context.Context, cfg *config.Config, ks keystore.Keystore, 
 		}
 		hems := hemsFor(cfg, i)
 		hems.Home, hems.Log = name, log.With("role", "hems", "lfdi", id.LFDI)
-		if len(history) > 0 {
-			if hems.Reserve, err = gateway.LearnReserve(history); err != nil {
-				return nil, nil, err
-			}
+		if hems.Reserve, err = gateway.LearnReserve(history); err != nil {
+			return nil, nil, err
 		}
 		tr, _, decisions, err := hems.Metered(demand)
 		if err != nil {
@@ -276,7 +274,7 @@ func traceFor(cfg *config.Config, i int, start time.Time) (*household.Trace, []*
 		tr, err := household.UKDALE()
 		return tr, nil, err
 	case "synthetic":
-		home := household.Synthetic{Seed: cfg.Gateway.Seed*1_000_003 + int64(i), Start: start, Step: time.Minute, Duration: 24 * time.Hour}
+		home := household.Home(cfg.Gateway.Seed, i, start)
 		return home.Generate(), home.History(cfg.Gateway.HEMS.History), nil
 	}
 	f, err := os.Open(cfg.Gateway.Data)
@@ -371,7 +369,7 @@ func saveMeter(hm *homeMeter) error {
 // by the configured priorities and day plan.
 func hemsFor(cfg *config.Config, i int) gateway.HEMS {
 	c := cfg.Gateway.HEMS
-	h := gateway.HEMS{Battery: cfg.Gateway.Battery.Energy(), Tariff: cfg.Tariff, Seed: cfg.Gateway.Seed*1_000_003 + int64(i),
+	h := gateway.HEMS{Battery: cfg.Gateway.Battery.Energy(), Tariff: cfg.Tariff, Seed: household.HomeSeed(cfg.Gateway.Seed, i),
 		Priorities: c.Priorities, Planned: c.Planned}
 	if cfg.Gateway.Hiding != "none" {
 		h.Algorithm, _ = energy.Lookup(cfg.Gateway.Hiding) // validated with the configuration

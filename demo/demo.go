@@ -145,7 +145,7 @@ const none = "none"
 
 // hems is the home energy manager of home i.
 func (o *Options) hems(i int) gateway.HEMS {
-	h := gateway.HEMS{Battery: *o.Battery, Tariff: *o.Tariff, Seed: o.Seed*1_000_003 + int64(i),
+	h := gateway.HEMS{Battery: *o.Battery, Tariff: *o.Tariff, Seed: household.HomeSeed(o.Seed, i),
 		Plan: gateway.DayPlan{DemandResponse: o.DemandResponse}, Home: homeName(i), Log: o.Log.With("role", "hems"),
 		Planned: o.Planned}
 	if o.Hiding != none {
@@ -343,7 +343,7 @@ func (w *world) enrolHomes(ctx context.Context) error {
 		g.Go(func() error {
 			tr, history := ukdale, []*household.Trace(nil)
 			if i > 0 {
-				home := household.Synthetic{Seed: w.o.Seed*1_000_003 + int64(i), Start: w.o.Start, Step: time.Minute, Duration: 24 * time.Hour}
+				home := household.Home(w.o.Seed, i, w.o.Start)
 				tr, history = home.Generate(), home.History(w.o.History)
 			}
 			h, err := w.enrolHome(gctx, anon, i, tr, history)
@@ -398,11 +398,9 @@ func (w *world) enrolHome(ctx context.Context, anon *est.Client, i int, tr *hous
 		return nil, err
 	}
 	hems := w.o.hems(i)
-	if len(history) > 0 {
-		if hems.Reserve, err = gateway.LearnReserve(history); err != nil {
-			conn.Close()
-			return nil, err
-		}
+	if hems.Reserve, err = gateway.LearnReserve(history); err != nil {
+		conn.Close()
+		return nil, err
 	}
 	metered, _, decisions, err := hems.Metered(tr)
 	if err != nil {

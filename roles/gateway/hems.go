@@ -154,10 +154,11 @@ type Reserve struct {
 // LearnReserve learns a Reserve from the home's demand on earlier days, as the
 // HEMS measured it (in simulation, household.Synthetic.History): each a whole
 // day, all at one step and starting at one time of day. Anything else is an
-// ErrHistory naming the day.
+// ErrHistory naming the day. No days teach nothing: the Reserve is nil, as
+// HEMS.Reserve is for a home without history.
 func LearnReserve(history []*household.Trace) (*Reserve, error) {
 	if len(history) == 0 {
-		return nil, fmt.Errorf("%w: no days", ErrHistory)
+		return nil, nil
 	}
 	first := history[0]
 	days := make([][]float64, len(history))

@@ -485,7 +485,6 @@ func TestHEMSRejectsHistory(t *testing.T) {
 	}
 	yesterday := day(noon.AddDate(0, 0, -1), time.Minute, 1440)
 	for name, history := range map[string][]*household.Trace{
-		"no days":                   nil,
 		"another time of day":       {yesterday, day(noon.Add(-47*time.Hour), time.Minute, 1440)},
 		"another step":              {yesterday, day(noon.AddDate(0, 0, -2), 2*time.Minute, 720)},
 		"not a whole day":           {day(noon.AddDate(0, 0, -1), time.Minute, 1000)},
@@ -495,6 +494,9 @@ func TestHEMSRejectsHistory(t *testing.T) {
 		if _, err := LearnReserve(history); !errors.Is(err, ErrHistory) {
 			t.Errorf("%s: got %v, want ErrHistory", name, err)
 		}
+	}
+	if r, err := LearnReserve(nil); r != nil || err != nil {
+		t.Errorf("no days learned %+v, %v; want no reserve and no error", r, err)
 	}
 	r, err := LearnReserve([]*household.Trace{yesterday})
 	if err != nil {

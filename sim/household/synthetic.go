@@ -171,6 +171,18 @@ func (s Synthetic) Generate() *Trace {
 	return tr
 }
 
+// HomeSeed is the seed of home i of a neighbourhood drawn from seed (the
+// demo's homes, a gateway's meters). The prime keeps neighbourhoods of
+// nearby seeds from sharing homes. The home's HEMS seeds its randomised
+// hiding from it too.
+func HomeSeed(seed int64, i int) int64 { return seed*1_000_003 + int64(i) }
+
+// Home is home i of the neighbourhood drawn from seed: a day of 1-minute
+// samples from start.
+func Home(seed int64, i int, start time.Time) Synthetic {
+	return Synthetic{Seed: HomeSeed(seed, i), Start: start, Step: time.Minute, Duration: 24 * time.Hour}
+}
+
 // History is the n days the home lived before s.Day, most recent first: Day
 // s.Day−1 … s.Day−n, each as long as s and starting that many days before
 // s.Start, at the same time of day. It is what a HEMS that has run in the

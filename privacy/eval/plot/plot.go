@@ -108,13 +108,12 @@ func loadPlots(tr *household.Trace, h eval.Hidden) (top, bottom *gonum.Plot) {
 	soc := line(hours(tr.Step, len(h.SoC)), h.SoC, socColor, 1.2)
 	bottom.Add(soc)
 	bottom.Legend.Add("battery state of charge", soc)
-	bottom.Y.Max = 1.3 * peakOf(h.SoC)
+	bottom.Y.Max = 1.3 * max(peakOf(h.SoC), peakOf(h.Target))
 	if h.Target != nil {
 		target := line(hours(tr.Step, len(h.Target)), h.Target, steerColor, 1.2)
 		target.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		bottom.Add(target)
 		bottom.Legend.Add("target it steers toward (one horizon ahead)", target)
-		bottom.Y.Max = 1.3 * max(peakOf(h.SoC), peakOf(h.Target))
 	}
 	bottom.Legend.Top = true
 	bottom.X.Min, bottom.X.Max = 0, span
