@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"crypto/ed25519"
 	"runtime"
 	"sync"
 	"time"
@@ -44,8 +45,10 @@ func (o *Opener) OpenBatch(sealed [][]byte, now time.Time) []Result {
 }
 
 type pendingSig struct {
-	i  int
-	sm *signedMsg
+	i    int
+	sm   *signedMsg
+	h    Header
+	pubs []ed25519.PublicKey
 }
 
 func (o *Opener) openChunk(in [][]byte, out []Result, now time.Time) {
@@ -56,30 +59,32 @@ func (o *Opener) openChunk(in [][]byte, out []Result, now time.Time) {
 		sigs    [][]byte
 	)
 	for i, m := range in {
-		msg, sm, pub, err := o.prepare(m, now)
-		if err == nil && sm != nil {
-			var x *voi.ExpandedPublicKey
-			if x, err = o.expanded.get(pub); err == nil {
-				pending = append(pending, pendingSig{i: i, sm: sm})
-				keys, msgs, sigs = append(keys, x), append(msgs, sm.tbs), append(sigs, sm.sig)
-			} else {
-				msg, err = nil, ErrBadSignature
-			}
-		}
+		msg, sm, pubs, err := o.prepare(m, now)
 		out[i] = Result{Msg: msg, Err: err}
+		if err != nil || sm == nil {
+			continue
+		}
+		// The batch checks each message against its most likely key; a
+		// failure falls back to the sender's other keys, one by one.
+		if x, err := o.expanded.get(pubs[0]); err == nil {
+			pending = append(pending, pendingSig{i: i, sm: sm, h: msg.Header, pubs: pubs})
+			keys, msgs, sigs = append(keys, x), append(msgs, sm.tbs), append(sigs, sm.sig)
+		} else if !o.verifyFrom(msg.Header, sm, pubs, 1) {
+			out[i] = Result{Err: ErrBadSignature}
+		}
 	}
+	var valid []bool
 	switch len(pending) {
 	case 0:
 		return
 	case 1: // a batch of one only adds work
-		if !verifyOne(keys[0], msgs[0], sigs[0]) {
-			out[pending[0].i] = Result{Err: ErrBadSignature}
-		}
-		return
+		valid = []bool{verifyOne(keys[0], msgs[0], sigs[0])}
+	default:
+		valid = verifyMany(keys, msgs, sigs)
 	}
-	for j, ok := range verifyMany(keys, msgs, sigs) {
-		if !ok {
-			out[pending[j].i] = Result{Err: ErrBadSignature}
+	for j, ok := range valid {
+		if p := pending[j]; !ok && !o.verifyFrom(p.h, p.sm, p.pubs, 1) {
+			out[p.i] = Result{Err: ErrBadSignature}
 		}
 	}
 }

@@ -17,9 +17,9 @@ type meterKeys map[string]ed25519.PublicKey
 
 var errUnknown = errors.New("no such meter")
 
-func (k meterKeys) SigningKey(sender string, _ time.Time) (ed25519.PublicKey, error) {
+func (k meterKeys) SigningKeys(sender string, _ time.Time) ([]ed25519.PublicKey, error) {
 	if pub, ok := k[sender]; ok {
-		return pub, nil
+		return []ed25519.PublicKey{pub}, nil
 	}
 	return nil, errUnknown
 }

@@ -27,14 +27,14 @@ type directory struct {
 
 var _ KeyResolver = (*directory)(nil)
 
-func (d *directory) SigningKey(sender string, _ time.Time) (ed25519.PublicKey, error) {
+func (d *directory) SigningKeys(sender string, _ time.Time) ([]ed25519.PublicKey, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	k, ok := d.keys[sender]
 	if !ok {
 		return nil, errNoKey
 	}
-	return k, nil
+	return []ed25519.PublicKey{k}, nil
 }
 
 type meter struct {

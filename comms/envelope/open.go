@@ -6,17 +6,37 @@ import (
 	"crypto/ed25519"
 	"crypto/hpke"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
 )
 
-// KeyResolver gives the verifying key of a sender as of the message's signing
-// time. The head-end implements it over its PKI; it returns its own typed
-// error for unknown or revoked senders, which Open wraps in ErrUnknownSender.
+// KeyResolver gives the keys a sender may have signed with at the message's
+// signing time, the most likely first. There is more than one while a sender
+// rotates its key: a device that renews with a new key keeps signing with the
+// old one until the new certificate arrives, and its spool may deliver
+// readings signed before the renewal for days, so both certificates are valid
+// for a while and the signature, not the time, says which key was used. The
+// head-end implements it over its PKI; it returns its own typed error for
+// unknown or revoked senders, which Open wraps in ErrUnknownSender.
 type KeyResolver interface {
-	SigningKey(sender string, at time.Time) (ed25519.PublicKey, error)
+	SigningKeys(sender string, at time.Time) ([]ed25519.PublicKey, error)
 }
+
+// KeyRefresher is a KeyResolver that caches. When none of the keys it gave
+// verifies a message, the Opener asks it once to look past its cache (the
+// sender may have renewed with a key it has not seen yet) and tries the keys
+// it had not given before. Refreshing is the resolver's cost to bound: a
+// forged signature reaches it too.
+type KeyRefresher interface {
+	KeyResolver
+	RefreshSigningKeys(sender string, at time.Time) ([]ed25519.PublicKey, error)
+}
+
+// maxSenderKeys bounds the keys tried for one message, so that a resolver's
+// answer cannot turn one message into unbounded verification work.
+const maxSenderKeys = 4
 
 // Defaults for OpenerConfig.
 const (
@@ -105,22 +125,56 @@ func NewOpener(cfg OpenerConfig) (*Opener, error) {
 
 // Open opens one message at time now.
 func (o *Opener) Open(sealed []byte, now time.Time) (*Message, error) {
-	msg, sm, pub, err := o.prepare(sealed, now)
+	msg, sm, pubs, err := o.prepare(sealed, now)
 	if err != nil {
 		return nil, err
 	}
-	if sm != nil {
-		x, err := o.expanded.get(pub)
-		if err != nil || !verifyOne(x, sm.tbs, sm.sig) {
-			return nil, ErrBadSignature
-		}
+	if sm != nil && !o.verifyFrom(msg.Header, sm, pubs, 0) {
+		return nil, ErrBadSignature
 	}
 	return msg, nil
 }
 
+// verifyFrom reports whether one of pubs[first:], or of the keys a refresh
+// adds to pubs, verifies sm (the batch has already tried pubs[0]).
+func (o *Opener) verifyFrom(h Header, sm *signedMsg, pubs []ed25519.PublicKey, first int) bool {
+	for _, pub := range pubs[first:] {
+		if o.verifyWith(pub, sm) {
+			return true
+		}
+	}
+	return o.verifyRefreshed(h, sm, pubs)
+}
+
+// verifyRefreshed tries the keys a KeyRefresher gives for h's sender that
+// are not among tried.
+func (o *Opener) verifyRefreshed(h Header, sm *signedMsg, tried []ed25519.PublicKey) bool {
+	r, ok := o.keys.(KeyRefresher)
+	if !ok {
+		return false
+	}
+	fresh, err := r.RefreshSigningKeys(h.Sender, time.UnixMilli(h.Time))
+	if err != nil || len(fresh) > maxSenderKeys {
+		return false
+	}
+	for _, pub := range fresh {
+		seen := slices.ContainsFunc(tried, func(k ed25519.PublicKey) bool { return k.Equal(pub) })
+		if !seen && o.verifyWith(pub, sm) {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *Opener) verifyWith(pub ed25519.PublicKey, sm *signedMsg) bool {
+	x, err := o.expanded.get(pub)
+	return err == nil && verifyOne(x, sm.tbs, sm.sig)
+}
+
 // prepare does everything but signature verification. In secure mode it
-// returns the parsed signature and key to verify with; in plain mode sm is nil.
-func (o *Opener) prepare(in []byte, now time.Time) (*Message, *signedMsg, ed25519.PublicKey, error) {
+// returns the parsed signature and the keys to verify with, the most likely
+// first; in plain mode sm is nil.
+func (o *Opener) prepare(in []byte, now time.Time) (*Message, *signedMsg, []ed25519.PublicKey, error) {
 	if len(in) > MaxSealedSize {
 		return nil, nil, nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(in))
 	}
@@ -150,15 +204,29 @@ func (o *Opener) prepare(in []byte, now time.Time) (*Message, *signedMsg, ed2551
 	if err := o.fresh(&h, now); err != nil {
 		return nil, nil, nil, err
 	}
-	pub, err := o.keys.SigningKey(h.Sender, time.UnixMilli(h.Time))
+	pubs, err := o.keys.SigningKeys(h.Sender, time.UnixMilli(h.Time))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %w", ErrUnknownSender, err)
 	}
-	if len(pub) != ed25519.PublicKeySize {
-		return nil, nil, nil, fmt.Errorf("%w: resolver returned a %d-byte key", ErrUnknownSender, len(pub))
+	if err := checkKeys(pubs); err != nil {
+		return nil, nil, nil, err
 	}
 	msg := &Message{Header: h, Body: sm.p.Body, From: w.From, Seq: *w.Seq, Signed: signed, Digest: Digest(signed)}
-	return msg, sm, pub, nil
+	return msg, sm, pubs, nil
+}
+
+// checkKeys rejects a resolver answer the Opener cannot use: no key, too
+// many, or one of the wrong length.
+func checkKeys(pubs []ed25519.PublicKey) error {
+	if len(pubs) == 0 || len(pubs) > maxSenderKeys {
+		return fmt.Errorf("%w: resolver returned %d keys (1 to %d)", ErrUnknownSender, len(pubs), maxSenderKeys)
+	}
+	for _, pub := range pubs {
+		if len(pub) != ed25519.PublicKeySize {
+			return fmt.Errorf("%w: resolver returned a %d-byte key", ErrUnknownSender, len(pub))
+		}
+	}
+	return nil
 }
 
 func (o *Opener) openPlain(w *anyWire, now time.Time) (*Message, error) {

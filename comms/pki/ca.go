@@ -182,10 +182,11 @@ func (ca *CA) Enroll(token string, csr *x509.CertificateRequest, now time.Time) 
 // Renew rotates a certificate: current must be valid at now, unrevoked and
 // issued by this CA; the new certificate keeps its role, name, binding, host
 // names and identity (the LFDI of the device's first certificate, carried as
-// urn:usapp:lfdi:<LFDI>), for the key in csr. Renewing with the same key is
-// what lets verifiers that know the device carry on; a new key is accepted,
-// but a verifier holding the old one learns of it only when it next fetches
-// the certificate (USaPP's gateways renew with the same key).
+// urn:usapp:lfdi:<LFDI>), for the key in csr, the same or a new one. A
+// verifier holding the old certificate learns of a new key when it next
+// reads the device's certificates; until the old certificate expires both
+// keys are the device's (USaPP's head-end reads the CA's directory again at
+// the first message no key it holds verifies).
 func (ca *CA) Renew(current *x509.Certificate, csr *x509.CertificateRequest, now time.Time) (*x509.Certificate, error) {
 	if err := checkCSR(csr); err != nil {
 		return nil, err

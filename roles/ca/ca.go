@@ -12,7 +12,7 @@
 //	POST /.well-known/est/simpleenroll     enrol with a one-time token
 //	POST /.well-known/est/simplereenroll   rotate, authenticated by the current certificate
 //	GET  /crl                              the current CRL (DER)
-//	GET  /usapp/v1/certs/{lfdi}            a certificate the CA issued (DER), 404 if none
+//	GET  /usapp/v1/certs/{lfdi}            the device's newest certificates (DER, back to back), 404 if none
 //	POST /usapp/v1/meter-token?name=N      a gateway (client certificate) asks for a token
 //	                                       that enrols a meter bound to it
 //	GET  /controls                         the controls this role runs

@@ -18,14 +18,16 @@ import (
 	"github.com/usapp/usapp/sim/clock"
 )
 
-func start(t *testing.T, dir string) *Authority {
+func start(t *testing.T, dir string) *Authority { return startWith(t, dir, clock.Real{}) }
+
+func startWith(t *testing.T, dir string, clk clock.Clock) *Authority {
 	t.Helper()
 	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, err := Open(Config{Name: "test CA", DataDir: filepath.Join(dir, "ca"), Listen: "127.0.0.1:0",
-		Hosts: []string{"127.0.0.1"}, Clock: clock.Real{}}, ks)
+		Hosts: []string{"127.0.0.1"}, Clock: clk}, ks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,8 +73,8 @@ func TestEnrolOnboardResolveAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := enrol(t, client(a), mtok, "home-1-meter")
-	got, err := client(a).Certificate(ctx, pki.LFDI(m.Raw))
-	if err != nil || !got.Equal(m) {
+	got, err := client(a).Certificates(ctx, pki.LFDI(m.Raw))
+	if err != nil || len(got) != 1 || !got[0].Equal(m) {
 		t.Fatalf("directory: %v", err)
 	}
 	root := a.CA().Certificate()
@@ -82,7 +84,7 @@ func TestEnrolOnboardResolveAndRestart(t *testing.T) {
 	if !b.CA().Certificate().Equal(root) {
 		t.Fatal("restarted CA has a new root")
 	}
-	if got, err := client(b).Certificate(ctx, pki.LFDI(m.Raw)); err != nil || !got.Equal(m) {
+	if got, err := client(b).Certificates(ctx, pki.LFDI(m.Raw)); err != nil || len(got) != 1 || !got[0].Equal(m) {
 		t.Fatalf("directory after restart: %v", err)
 	}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
@@ -106,5 +108,46 @@ func TestRevokeReachesBusVerifier(t *testing.T) {
 	}
 	if _, err := v.VerifyPeer(gw, time.Now().Add(time.Second)); !errors.Is(err, pki.ErrRevoked) {
 		t.Fatalf("after revocation: %v", err)
+	}
+}
+
+// A device that renews with a new key is filed with all its certificates,
+// newest first, so a verifier can find every key it may still meet; the
+// directory keeps the newest est.MaxDirectoryCerts, across a restart.
+func TestDirectoryKeepsEveryKeyOfARenewal(t *testing.T) {
+	dir := t.TempDir()
+	clk := clock.NewSim(time.Now())
+	a := startWith(t, dir, clk)
+	ctx := context.Background()
+	tok, _ := a.CA().NewToken(pki.RoleGateway, "home-1", "", time.Hour, clk.Now())
+	cert, key := enrol(t, client(a), tok, "home-1")
+	lfdi := pki.LFDI(cert.Raw)
+	issued := []*x509.Certificate{cert}
+	for range est.MaxDirectoryCerts {
+		clk.Advance(time.Minute)
+		_, next, _ := ed25519.GenerateKey(rand.Reader)
+		renewed, err := client(a, tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key}).Reenroll(ctx, next, "home-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, key = renewed, next
+		issued = append([]*x509.Certificate{renewed}, issued...)
+	}
+	want := issued[:est.MaxDirectoryCerts]
+	checkDirectory(t, a, lfdi, want)
+	a.Shutdown(ctx)
+	checkDirectory(t, startWith(t, dir, clk), lfdi, want)
+}
+
+func checkDirectory(t *testing.T, a *Authority, lfdi string, want []*x509.Certificate) {
+	t.Helper()
+	got, err := client(a).Certificates(context.Background(), lfdi)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("directory: %d certificates, %v", len(got), err)
+	}
+	for i := range want {
+		if !got[i].Equal(want[i]) {
+			t.Fatalf("certificate %d is not the %d-th newest", i, i)
+		}
 	}
 }

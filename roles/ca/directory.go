@@ -5,29 +5,33 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/usapp/usapp/comms/pki"
+	"github.com/usapp/usapp/comms/pki/est"
 	"github.com/usapp/usapp/internal/durable"
 )
 
 // directory wraps the CA's state to index issued certificates by device
 // identity (the LFDI, stable across renewals), in memory and as one DER file
-// per identity, so the head-end can resolve a sender it has never seen. It
-// keeps the certificate that expires last: a renewal replaces its
-// predecessor.
+// per certificate, so the head-end can resolve a sender it has never seen. It
+// keeps a device's newest est.MaxDirectoryCerts certificates, not only the
+// last: a device that renews with a new key signs with both for a while (its
+// spool may deliver readings signed with the old key days later), and a
+// verifier needs every key it may meet.
 type directory struct {
 	pki.State
 	path string
 	mu   sync.RWMutex
-	by   map[string]*x509.Certificate
+	by   map[string][]*x509.Certificate // newest first
 }
 
 // openDirectory loads the certificates kept in path; an empty path keeps
 // them in memory only.
 func openDirectory(st pki.State, path string) (*directory, error) {
-	d := &directory{State: st, path: path, by: map[string]*x509.Certificate{}}
+	d := &directory{State: st, path: path, by: map[string][]*x509.Certificate{}}
 	if path == "" {
 		return d, nil
 	}
@@ -55,7 +59,7 @@ func openDirectory(st pki.State, path string) (*directory, error) {
 // RecordIssued keeps c durably before the CA hands it out, so a restarted CA
 // still resolves every device it enrolled. Each certificate has its own file
 // (identity and serial), written outside the lock so that concurrent
-// enrolments' fsyncs overlap; loading keeps the newest per identity.
+// enrolments' fsyncs overlap; loading keeps the newest per identity as keep does.
 func (d *directory) RecordIssued(c *x509.Certificate) error {
 	if err := d.State.RecordIssued(c); err != nil {
 		return err
@@ -81,19 +85,26 @@ func identityOf(c *x509.Certificate) string {
 	return pki.LFDI(c.Raw)
 }
 
-// keep indexes c under its identity unless a certificate expiring later is
-// already there; the caller holds mu (or is the only user, at open).
+// keep indexes c under its identity, newest (latest NotBefore, then latest
+// NotAfter) first, dropping what falls past est.MaxDirectoryCerts; the caller
+// holds mu (or is the only user, at open).
 func (d *directory) keep(c *x509.Certificate) {
 	lfdi := identityOf(c)
-	if old, ok := d.by[lfdi]; ok && !c.NotAfter.After(old.NotAfter) {
-		return
-	}
-	d.by[lfdi] = c
+	cs := append([]*x509.Certificate{c}, d.by[lfdi]...) // on a tie the later recorded is newer
+	slices.SortStableFunc(cs, newestFirst)
+	d.by[lfdi] = cs[:min(len(cs), est.MaxDirectoryCerts)]
 }
 
-func (d *directory) lookup(lfdi string) (*x509.Certificate, bool) {
+func newestFirst(a, b *x509.Certificate) int {
+	if c := b.NotBefore.Compare(a.NotBefore); c != 0 {
+		return c
+	}
+	return b.NotAfter.Compare(a.NotAfter)
+}
+
+// lookup returns the device's certificates, newest first.
+func (d *directory) lookup(lfdi string) []*x509.Certificate {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	c, ok := d.by[lfdi]
-	return c, ok
+	return slices.Clone(d.by[lfdi])
 }

@@ -14,10 +14,10 @@ func ESTDirectory(c *est.Client) CertSource { return estDirectory{c} }
 
 type estDirectory struct{ c *est.Client }
 
-func (d estDirectory) Certificate(ctx context.Context, lfdi string) (*x509.Certificate, error) {
-	cert, err := d.c.Certificate(ctx, lfdi)
+func (d estDirectory) Certificates(ctx context.Context, lfdi string) ([]*x509.Certificate, error) {
+	certs, err := d.c.Certificates(ctx, lfdi)
 	if errors.Is(err, est.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownCert, lfdi)
 	}
-	return cert, err
+	return certs, err
 }

@@ -29,20 +29,22 @@ const testOrigin = "test.usapp.example/headend"
 
 // mapSource is a CA directory held in memory.
 type mapSource struct {
-	mu sync.Mutex
-	m  map[string]*x509.Certificate
+	mu      sync.Mutex
+	m       map[string][]*x509.Certificate // newest first
+	fetches int
 }
 
-func (s *mapSource) Certificate(_ context.Context, lfdi string) (*x509.Certificate, error) {
+func (s *mapSource) Certificates(_ context.Context, lfdi string) ([]*x509.Certificate, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.m[lfdi]; ok {
-		return c, nil
+	s.fetches++
+	if cs, ok := s.m[lfdi]; ok {
+		return cs, nil
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnknownCert, lfdi)
 }
 
-// add files c under its device identity, replacing a predecessor as the
+// add files c under its device identity, before its predecessors, as the
 // CA's directory does on renewal.
 func (s *mapSource) add(c *x509.Certificate) {
 	id, err := pki.IdentityOf(c)
@@ -50,7 +52,7 @@ func (s *mapSource) add(c *x509.Certificate) {
 		panic(err)
 	}
 	s.mu.Lock()
-	s.m[id.LFDI] = c
+	s.m[id.LFDI] = append([]*x509.Certificate{c}, s.m[id.LFDI]...)
 	s.mu.Unlock()
 }
 
@@ -85,7 +87,7 @@ func newCA(t testing.TB, now time.Time) *pki.CA {
 
 // newFixture starts an ingester on a fresh SQLite store (or dsn when given).
 func newFixture(t testing.TB, dsn string) *fixture {
-	f := &fixture{t: t, clk: clock.NewSim(t0), src: &mapSource{m: map[string]*x509.Certificate{}}, dsn: dsn}
+	f := &fixture{t: t, clk: clock.NewSim(t0), src: &mapSource{m: map[string][]*x509.Certificate{}}, dsn: dsn}
 	f.ca = newCA(t, t0.Add(-time.Hour))
 	var err error
 	if f.dsn == "" {

@@ -3,11 +3,13 @@ package headend
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"testing"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/usapp/usapp/comms/envelope"
 	"github.com/usapp/usapp/comms/pki"
 	"github.com/usapp/usapp/computing/feedback"
 	"github.com/usapp/usapp/computing/ledger"
@@ -330,5 +332,82 @@ func TestRenewedMeterKeepsBilling(t *testing.T) {
 	}
 	if len(bills) != 1 || bills[0].Registers != 2 || bills[0].Meter != h.meter.LFDI() {
 		t.Fatalf("bills %+v", bills)
+	}
+}
+
+// A meter that renews with a new key keeps billing: the first reading signed
+// with the new key makes the resolver read the directory again (one read for
+// the burst), a reading signed with the old key before the renewal and
+// delivered after it is still accepted, and once the old certificate has
+// expired the old key signs nothing more.
+func TestMeterRenewedWithANewKeyKeepsBilling(t *testing.T) {
+	f := newFixture(t, "")
+	h := f.home("a")
+	in, _ := h.reading()
+	f.ingest(in)
+
+	renewAt := h.meterCert.NotAfter.Add(-24 * time.Hour)
+	f.clk.Set(renewAt)
+	spooled, _ := h.reading() // signed with the old key, delivered late
+	_, newKey, _ := ed25519.GenerateKey(rand.Reader)
+	csr, err := pki.NewEd25519CSR(newKey, "ignored")
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed, err := f.ca.Renew(h.meterCert, csr, renewAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.src.add(renewed)
+	h.meter.Rekey(newKey)
+	fresh, _ := h.reading()
+	before := f.src.fetches
+	for _, in := range []Inbound{fresh, spooled} {
+		if rs := f.rejections(f.ingest(in), h.gw); len(rs) != 0 {
+			t.Fatalf("reading %d around the renewal rejected: %+v", in.Counter, rs)
+		}
+	}
+	if n := f.src.fetches - before; n != 1 {
+		t.Fatalf("%d directory reads for the renewal, want 1", n)
+	}
+
+	f.clk.Set(h.meterCert.NotAfter.Add(time.Hour)) // the old certificate has expired
+	later, _ := h.reading()
+	h.meter.Rekey(h.key)
+	stale, _ := h.reading()
+	rs := f.rejections(f.ingest(later, stale), h.gw)
+	if len(rs) != 1 || rs[0].Counter != stale.Counter || rs[0].Reason != envelope.Reason(envelope.ErrBadSignature) {
+		t.Fatalf("rejections %+v, want the old key's reading after expiry as a bad signature", rs)
+	}
+	bills, err := ComputeBills(context.Background(), f.store, defaultTariff(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bills) != 1 || bills[0].Registers != 4 || bills[0].Meter != h.meter.LFDI() {
+		t.Fatalf("bills %+v, want the 4 accepted registers under one meter", bills)
+	}
+}
+
+// Forged signatures for a known meter make the resolver read the directory
+// again at most once per refreshGap, so they cannot become a flood of CA
+// look-ups; every one is rejected.
+func TestForgedSignaturesDoNotFloodTheDirectory(t *testing.T) {
+	f := newFixture(t, "")
+	h := f.home("a")
+	in, _ := h.reading()
+	f.ingest(in)
+	_, forger, _ := ed25519.GenerateKey(rand.Reader)
+	h.meter.Rekey(forger)
+	before, began := f.src.fetches, time.Now()
+	const forged = 20
+	for range forged {
+		in, _ := h.reading()
+		if rs := f.rejections(f.ingest(in), h.gw); len(rs) != 1 || rs[0].Reason != envelope.Reason(envelope.ErrBadSignature) {
+			t.Fatalf("forged reading: rejections %+v", rs)
+		}
+	}
+	allowed := 1 + int(time.Since(began)/refreshGap)
+	if n := f.src.fetches - before; n > allowed || n > forged/2 {
+		t.Fatalf("%d directory reads for %d forged readings, want at most %d", n, forged, allowed)
 	}
 }

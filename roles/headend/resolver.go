@@ -1,41 +1,52 @@
 package headend
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/usapp/usapp/comms/envelope"
 	"github.com/usapp/usapp/comms/pki"
+	"github.com/usapp/usapp/comms/pki/est"
 )
 
-// CertSource finds the certificate of a device by its LFDI (the CA's
-// directory, over HTTPS). It returns an error wrapping ErrUnknownCert when the
-// CA has issued no such certificate.
+// CertSource finds the certificates of a device by its LFDI (the CA's
+// directory, over HTTPS), newest first. It returns an error wrapping
+// ErrUnknownCert when the CA has issued no such certificate.
 type CertSource interface {
-	Certificate(ctx context.Context, lfdi string) (*x509.Certificate, error)
+	Certificates(ctx context.Context, lfdi string) ([]*x509.Certificate, error)
 }
 
 // ErrUnknownCert reports an LFDI that no certificate of the CA carries.
 var ErrUnknownCert = errors.New("headend: no certificate for sender")
 
-// Resolver gives the envelope opener the verifying key of each sender. It
-// verifies a certificate once (chain, validity, CRL) and then serves it from
-// memory, re-checking only the validity window per message; a new CRL clears
-// the cache, so a revocation takes effect on the next message. Unknown
-// senders are remembered for negativeTTL so that a flood of made-up LFDIs
-// cannot turn into a flood of CA look-ups.
+// Resolver gives the envelope opener the verifying keys of each sender. It
+// verifies a device's certificates once (chain, CRL, identity) and then
+// serves them from memory, checking per message only which were valid at the
+// signing time; a new CRL clears the cache, so a revocation takes effect on
+// the next message. A device that renewed with a new key has two current
+// certificates, and both keys are offered, newest first. When neither
+// verifies, the opener asks for a refresh (envelope.KeyRefresher): the device
+// may have renewed since its certificates were read. Unknown senders are
+// remembered for negativeTTL so that a flood of made-up LFDIs cannot turn
+// into a flood of CA look-ups, and refreshes of one sender are at least
+// refreshGap apart, so forged signatures cannot either.
 type Resolver struct {
 	verifier *pki.Verifier
 	source   CertSource
 
-	mu       sync.RWMutex
-	known    map[string]resolved
-	negative map[string]time.Time // LFDI -> when the miss may be retried
+	mu        sync.RWMutex
+	known     map[string][]resolved // LFDI -> its certificates, newest first
+	negative  map[string]time.Time  // LFDI -> when the miss may be retried
+	refreshMu sync.Mutex            // one refresh at a time, so a burst of messages signed with a new key fetches once
+	refreshed map[string]time.Time  // LFDI -> wall-clock time of its last refresh
 }
 
 type resolved struct {
@@ -43,17 +54,27 @@ type resolved struct {
 	pub ed25519.PublicKey
 }
 
-const negativeTTL = time.Minute
+const (
+	negativeTTL = time.Minute
+	refreshGap  = time.Second
+	// maxKeys is what the resolver offers per message, the newest valid
+	// ones: envelope.Opener tries at most four.
+	maxKeys = est.MaxDirectoryCerts
+)
+
+var _ envelope.KeyRefresher = (*Resolver)(nil)
 
 // NewResolver returns a resolver verifying with v and fetching from src.
 func NewResolver(v *pki.Verifier, src CertSource) *Resolver {
-	return &Resolver{verifier: v, source: src, known: map[string]resolved{}, negative: map[string]time.Time{}}
+	return &Resolver{verifier: v, source: src, known: map[string][]resolved{}, negative: map[string]time.Time{},
+		refreshed: map[string]time.Time{}}
 }
 
-// SigningKey implements envelope.KeyResolver.
-func (r *Resolver) SigningKey(lfdi string, at time.Time) (ed25519.PublicKey, error) {
+// SigningKeys implements envelope.KeyResolver: the keys of the sender's
+// certificates valid at the signing time, newest first.
+func (r *Resolver) SigningKeys(lfdi string, at time.Time) ([]ed25519.PublicKey, error) {
 	r.mu.RLock()
-	got, ok := r.known[lfdi]
+	certs, ok := r.known[lfdi]
 	retry, missed := r.negative[lfdi]
 	r.mu.RUnlock()
 	if !ok {
@@ -61,40 +82,97 @@ func (r *Resolver) SigningKey(lfdi string, at time.Time) (ed25519.PublicKey, err
 			return nil, ErrUnknownCert
 		}
 		var err error
-		if got, err = r.fetch(lfdi, at); err != nil {
+		if certs, err = r.fetch(lfdi, at); err != nil {
 			return nil, err
 		}
-	}
-	if at.After(got.id.Cert.NotAfter) && ok {
-		// The device may have renewed: the directory holds its newest
+	} else if at.After(certs[0].id.Cert.NotAfter) {
+		// The device may have renewed since: the directory holds its newest
 		// certificate under the same identity.
 		var err error
-		if got, err = r.fetch(lfdi, at); err != nil {
+		if certs, err = r.fetch(lfdi, at); err != nil {
 			return nil, err
 		}
 	}
-	if at.After(got.id.Cert.NotAfter) {
-		return nil, pki.ErrExpired
-	}
-	if at.Before(got.id.Cert.NotBefore) {
-		return nil, pki.ErrNotYetValid
-	}
-	return got.pub, nil
+	return keysAt(certs, at)
 }
 
-func (r *Resolver) fetch(lfdi string, at time.Time) (resolved, error) {
+// RefreshSigningKeys implements envelope.KeyRefresher: it reads the sender's
+// certificates from the directory again, unless it did so less than
+// refreshGap ago, and returns SigningKeys' answer.
+func (r *Resolver) RefreshSigningKeys(lfdi string, at time.Time) ([]ed25519.PublicKey, error) {
+	r.refreshMu.Lock()
+	defer r.refreshMu.Unlock()
+	if last, ok := r.refreshed[lfdi]; ok && time.Since(last) < refreshGap {
+		return r.SigningKeys(lfdi, at)
+	}
+	r.refreshed[lfdi] = time.Now()
+	certs, err := r.fetch(lfdi, at)
+	if err != nil {
+		return nil, err
+	}
+	return keysAt(certs, at)
+}
+
+// keysAt returns the keys of certs (newest first) valid at at, or why none is.
+func keysAt(certs []resolved, at time.Time) ([]ed25519.PublicKey, error) {
+	var keys []ed25519.PublicKey
+	for _, c := range certs {
+		if !at.Before(c.id.Cert.NotBefore) && !at.After(c.id.Cert.NotAfter) && len(keys) < maxKeys {
+			keys = append(keys, c.pub)
+		}
+	}
+	switch {
+	case len(keys) > 0:
+		return keys, nil
+	case at.Before(certs[len(certs)-1].id.Cert.NotBefore):
+		return nil, pki.ErrNotYetValid
+	}
+	return nil, pki.ErrExpired
+}
+
+// fetch reads the sender's certificates from the directory, verifies each
+// (chain, CRL, identity, key type; the validity window is checked per
+// message) and caches those that pass. None passing is the first one's error.
+func (r *Resolver) fetch(lfdi string, at time.Time) ([]resolved, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cert, err := r.source.Certificate(ctx, lfdi)
+	certs, err := r.source.Certificates(ctx, lfdi)
 	if err != nil {
 		if errors.Is(err, ErrUnknownCert) {
 			r.mu.Lock()
 			r.negative[lfdi] = at.Add(negativeTTL)
 			r.mu.Unlock()
 		}
-		return resolved{}, err
+		return nil, err
 	}
-	id, err := r.verifier.Verify(cert, at)
+	var (
+		got   []resolved
+		first error
+	)
+	for _, cert := range certs {
+		c, err := r.verify(lfdi, cert)
+		if err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		got = append(got, c)
+	}
+	if len(got) == 0 {
+		return nil, cmp.Or(first, error(ErrUnknownCert))
+	}
+	slices.SortStableFunc(got, func(a, b resolved) int { return b.id.Cert.NotBefore.Compare(a.id.Cert.NotBefore) })
+	r.mu.Lock()
+	r.known[lfdi] = got
+	delete(r.negative, lfdi)
+	r.mu.Unlock()
+	return got, nil
+}
+
+// verify checks one directory certificate of lfdi. It is verified as of its
+// own NotBefore: chain, revocation and identity do not depend on the time,
+// and which message times it covers is keysAt's question.
+func (r *Resolver) verify(lfdi string, cert *x509.Certificate) (resolved, error) {
+	id, err := r.verifier.Verify(cert, cert.NotBefore)
 	if err != nil {
 		return resolved{}, err
 	}
@@ -105,20 +183,19 @@ func (r *Resolver) fetch(lfdi string, at time.Time) (resolved, error) {
 	if !ok {
 		return resolved{}, fmt.Errorf("%w: sender key is not Ed25519", pki.ErrRole)
 	}
-	got := resolved{id: id, pub: pub}
-	r.mu.Lock()
-	r.known[lfdi] = got
-	delete(r.negative, lfdi)
-	r.mu.Unlock()
-	return got, nil
+	return resolved{id: id, pub: pub}, nil
 }
 
-// Identity returns the verified identity of a sender seen before.
+// Identity returns the verified identity of a sender seen before (that of
+// its newest certificate: role, name and binding survive a renewal).
 func (r *Resolver) Identity(lfdi string) (pki.Identity, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	got, ok := r.known[lfdi]
-	return got.id, ok
+	if !ok {
+		return pki.Identity{}, false
+	}
+	return got[0].id, true
 }
 
 // SetCRL installs a new revocation list and forgets every verified
@@ -128,7 +205,7 @@ func (r *Resolver) SetCRL(der []byte, now time.Time) error {
 		return err
 	}
 	r.mu.Lock()
-	r.known = map[string]resolved{}
+	r.known = map[string][]resolved{}
 	r.negative = map[string]time.Time{}
 	r.mu.Unlock()
 	return nil

@@ -13,6 +13,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/usapp/usapp/comms/envelope"
@@ -23,7 +24,7 @@ import (
 // Meter produces signed registers from a demand trace.
 type Meter struct {
 	lfdi       string
-	key        ed25519.PrivateKey
+	key        atomic.Pointer[ed25519.PrivateKey] // swapped by Rekey while readings are taken
 	trace      *household.Trace
 	counter    uint64
 	cumulative float64 // Wh since installation, kept as a float so rounding never drifts
@@ -34,8 +35,15 @@ type Meter struct {
 // counter the meter used (0 for a new meter), so a restarted meter never
 // reuses one.
 func New(lfdi string, key ed25519.PrivateKey, trace *household.Trace, counter uint64) *Meter {
-	return &Meter{lfdi: lfdi, key: key, trace: trace, counter: counter}
+	m := &Meter{lfdi: lfdi, trace: trace, counter: counter}
+	m.key.Store(&key)
+	return m
 }
+
+// Rekey makes every later reading carry a signature by key: the meter has
+// renewed its certificate with a new key. It is safe to call while another
+// goroutine takes readings; a reading already signed keeps its signature.
+func (m *Meter) Rekey(key ed25519.PrivateKey) { m.key.Store(&key) }
 
 // LFDI returns the meter's identity.
 func (m *Meter) LFDI() string { return m.lfdi }
@@ -66,7 +74,7 @@ func (m *Meter) Read(start, now time.Time) (Reading, error) {
 		return Reading{}, fmt.Errorf("meter %s: %w", m.lfdi, err)
 	}
 	m.counter++
-	signed, err := envelope.Sign(m.key, envelope.Header{V: 1, Kind: metering.Kind, Sender: m.lfdi,
+	signed, err := envelope.Sign(*m.key.Load(), envelope.Header{V: 1, Kind: metering.Kind, Sender: m.lfdi,
 		Counter: m.counter, Time: now.UnixMilli()}, body)
 	if err != nil {
 		m.counter--
@@ -108,5 +116,7 @@ func (m *Meter) State() State {
 
 // Restore returns a meter continuing from a saved state.
 func Restore(lfdi string, key ed25519.PrivateKey, trace *household.Trace, s State) *Meter {
-	return &Meter{lfdi: lfdi, key: key, trace: trace, counter: s.Counter, cumulative: s.CumulativeWh, billed: s.BilledWh}
+	m := New(lfdi, key, trace, s.Counter)
+	m.cumulative, m.billed = s.CumulativeWh, s.BilledWh
+	return m
 }

@@ -62,12 +62,46 @@ func TestRestoreContinuesCounterAndRegister(t *testing.T) {
 	m, _, tr := newMeter(t)
 	at := time.Date(2026, 6, 8, 0, 0, 0, 0, time.UTC)
 	first, _ := m.Read(at, at)
-	r := Restore(m.LFDI(), m.key, tr, m.State())
+	r := Restore(m.LFDI(), *m.key.Load(), tr, m.State())
 	second, err := r.Read(at.Add(metering.Interval), at)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if second.Counter != first.Counter+1 || second.Register.CumulativeWh < first.Register.CumulativeWh {
 		t.Fatalf("restored meter went back: %+v then %+v", first, second)
+	}
+}
+
+// After Rekey the meter signs with the new key; a reading signed before
+// keeps the old key's signature. Rekey may race with readings (run with
+// -race).
+func TestRekeySwitchesTheSigningKey(t *testing.T) {
+	m, oldPub, _ := newMeter(t)
+	at := time.Date(2026, 6, 8, 0, 0, 0, 0, time.UTC)
+	before, err := m.Read(at, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPub, newKey, _ := ed25519.GenerateKey(rand.Reader)
+	done := make(chan struct{})
+	go func() { m.Rekey(newKey); close(done) }()
+	for k := 1; k < 4; k++ {
+		if _, err := m.Read(at.Add(time.Duration(k)*metering.Interval), at); err != nil {
+			t.Error(err)
+		}
+	}
+	<-done
+	after, err := m.Read(at.Add(4*metering.Interval), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := envelope.Verify(before.Signed, oldPub); err != nil {
+		t.Fatalf("reading before the rekey: %v", err)
+	}
+	if _, _, err := envelope.Verify(after.Signed, newPub); err != nil {
+		t.Fatalf("reading after the rekey, new key: %v", err)
+	}
+	if _, _, err := envelope.Verify(after.Signed, oldPub); err == nil {
+		t.Fatal("reading after the rekey verifies with the old key")
 	}
 }

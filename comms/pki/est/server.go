@@ -56,7 +56,7 @@ type Handler struct {
 	log *slog.Logger
 	mux *http.ServeMux
 
-	directory func(lfdi string) (*x509.Certificate, bool)
+	directory func(lfdi string) []*x509.Certificate
 
 	mu    sync.Mutex
 	stats Stats

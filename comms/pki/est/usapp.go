@@ -15,8 +15,12 @@ import (
 
 // USaPP extensions to EST, served by the same Handler (version 1):
 //
-//	GET  /usapp/v1/certs/{lfdi}          a certificate the CA issued (DER), so a
-//	                                     verifier can resolve a sender it has not met
+//	GET  /usapp/v1/certs/{lfdi}          the certificates the CA issued to a device
+//	                                     (DER, back to back, newest first, at most
+//	                                     MaxDirectoryCerts), so a verifier can resolve
+//	                                     a sender it has not met, and every key a
+//	                                     device that renewed with a new key may
+//	                                     still have signed with
 //	POST /usapp/v1/meter-token?name=N    an enrolled gateway, authenticated by its
 //	                                     client certificate, obtains a one-time token
 //	                                     that enrols a meter bound to it
@@ -25,25 +29,39 @@ const (
 	PathMeterToken = "/usapp/v1/meter-token"
 )
 
+// MaxDirectoryCerts bounds the certificates a directory answer carries: a
+// device rotating its key has two current ones, so four leave room for a
+// renewal retried while the previous one is still valid.
+const MaxDirectoryCerts = 4
+
+// mediaCerts is the directory's answer: DER certificates back to back (what
+// x509.ParseCertificates reads).
+const mediaCerts = "application/vnd.usapp.certs+der"
+
 // meterTokenTTL is how long a gateway has to use a meter token.
 const meterTokenTTL = 24 * time.Hour
 
-// WithDirectory lets the handler answer certificate look-ups by LFDI; without
-// it PathCert answers not-found.
-func (h *Handler) WithDirectory(lookup func(lfdi string) (*x509.Certificate, bool)) *Handler {
+// WithDirectory lets the handler answer certificate look-ups by LFDI: lookup
+// returns a device's certificates, newest first (none: not found); the answer
+// carries the first MaxDirectoryCerts. Without it PathCert answers not-found.
+func (h *Handler) WithDirectory(lookup func(lfdi string) []*x509.Certificate) *Handler {
 	h.directory = lookup
-	h.mux.HandleFunc("GET "+PathCert+"{lfdi}", h.cert)
+	h.mux.HandleFunc("GET "+PathCert+"{lfdi}", h.certs)
 	return h
 }
 
-func (h *Handler) cert(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.directory(r.PathValue("lfdi"))
-	if !ok {
+func (h *Handler) certs(w http.ResponseWriter, r *http.Request) {
+	cs := h.directory(r.PathValue("lfdi"))
+	if len(cs) == 0 {
 		h.reject(w, r, ErrNotFound)
 		return
 	}
-	w.Header().Set("Content-Type", mediaCert)
-	_, _ = w.Write(c.Raw)
+	var body []byte
+	for _, c := range cs[:min(len(cs), MaxDirectoryCerts)] {
+		body = append(body, c.Raw...)
+	}
+	w.Header().Set("Content-Type", mediaCerts)
+	_, _ = w.Write(body)
 }
 
 // meterToken issues a meter token bound to the calling gateway, as a smart
@@ -75,18 +93,22 @@ func (h *Handler) meterToken(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, tok)
 }
 
-// Certificate fetches the certificate the CA issued with this LFDI;
-// ErrNotFound when it issued none.
-func (c *Client) Certificate(ctx context.Context, lfdi string) (*x509.Certificate, error) {
-	der, err := c.do(ctx, http.MethodGet, PathCert+url.PathEscape(lfdi), "", nil, maxCertResponse)
+// Certificates fetches the certificates the CA issued to the device with
+// this LFDI, newest first; ErrNotFound when it issued none. They are not
+// verified: that is the caller's job (pki.Verifier).
+func (c *Client) Certificates(ctx context.Context, lfdi string) ([]*x509.Certificate, error) {
+	der, err := c.do(ctx, http.MethodGet, PathCert+url.PathEscape(lfdi), "", nil, MaxDirectoryCerts*maxCertResponse)
 	if err != nil {
 		return nil, err
 	}
-	cert, err := x509.ParseCertificate(der)
+	certs, err := x509.ParseCertificates(der)
 	if err != nil {
-		return nil, fmt.Errorf("certificate: %w: %w", ErrProtocol, err)
+		return nil, fmt.Errorf("certificates: %w: %w", ErrProtocol, err)
 	}
-	return cert, nil
+	if len(certs) == 0 || len(certs) > MaxDirectoryCerts {
+		return nil, fmt.Errorf("certificates: %w: %d in the answer (1 to %d)", ErrProtocol, len(certs), MaxDirectoryCerts)
+	}
+	return certs, nil
 }
 
 // MeterToken asks for a token enrolling a meter named name bound to this

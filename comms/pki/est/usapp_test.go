@@ -1,9 +1,13 @@
 package est_test
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 
@@ -56,27 +60,63 @@ func TestMeterTokenBindsMeterToCallingGateway(t *testing.T) {
 	wantStatus(t, err, http.StatusForbidden, pki.ErrRevoked)
 }
 
+// The directory answers every certificate of a device, newest first, at
+// most est.MaxDirectoryCerts of them; the client reads them all.
 func TestCertificateDirectory(t *testing.T) {
 	e := newEnv(t)
 	var mu sync.Mutex
-	issued := map[string]*x509.Certificate{}
-	e.handler.WithDirectory(func(lfdi string) (*x509.Certificate, bool) {
+	issued := map[string][]*x509.Certificate{}
+	e.handler.WithDirectory(func(lfdi string) []*x509.Certificate {
 		mu.Lock()
 		defer mu.Unlock()
-		c, ok := issued[lfdi]
-		return c, ok
+		return issued[lfdi]
 	})
+	var certs []*x509.Certificate
+	for range est.MaxDirectoryCerts + 1 {
+		c, err := e.client().Enroll(t.Context(), e.token(t, pki.RoleGateway, "g"), newKey(t), "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs = append(certs, c)
+	}
+	lfdi := pki.LFDI(certs[0].Raw)
+	mu.Lock()
+	issued[lfdi] = certs
+	mu.Unlock()
+	got, err := e.client().Certificates(t.Context(), lfdi)
+	if err != nil || len(got) != est.MaxDirectoryCerts {
+		t.Fatalf("lookup: %d certificates, %v", len(got), err)
+	}
+	for i := range got {
+		if !got[i].Equal(certs[i]) {
+			t.Fatalf("certificate %d is not the directory's %d", i, i)
+		}
+	}
+	_, err = e.client().Certificates(t.Context(), "0000000000000000000000000000000000000000")
+	wantStatus(t, err, http.StatusNotFound, est.ErrNotFound)
+}
+
+// A directory answer that is not DER certificates, or carries none or too
+// many, is a protocol error, never a partial list.
+func TestCertificatesRejectsBadAnswers(t *testing.T) {
+	e := newEnv(t)
 	c, err := e.client().Enroll(t.Context(), e.token(t, pki.RoleGateway, "g"), newKey(t), "g")
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	issued[pki.LFDI(c.Raw)] = c
-	mu.Unlock()
-	got, err := e.client().Certificate(t.Context(), pki.LFDI(c.Raw))
-	if err != nil || !got.Equal(c) {
-		t.Fatalf("lookup: %v", err)
+	for name, body := range map[string][]byte{
+		"empty":     {},
+		"truncated": c.Raw[:len(c.Raw)-1],
+		"trailing":  append(slices.Clone(c.Raw), 0x30),
+		"too many":  bytes.Repeat(c.Raw, est.MaxDirectoryCerts+1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) }))
+			defer srv.Close()
+			_, err := (&est.Client{BaseURL: srv.URL, HTTP: srv.Client()}).Certificates(t.Context(), pki.LFDI(c.Raw))
+			if !errors.Is(err, est.ErrProtocol) {
+				t.Fatalf("error %v, want ErrProtocol", err)
+			}
+		})
 	}
-	_, err = e.client().Certificate(t.Context(), "0000000000000000000000000000000000000000")
-	wantStatus(t, err, http.StatusNotFound, est.ErrNotFound)
 }
