@@ -103,6 +103,10 @@ type CA struct {
 	// GatewayTokens is how many one-time gateway enrolment tokens a CA mints
 	// at start into token_file, one a line (default 0).
 	GatewayTokens int `yaml:"gateway_tokens"`
+	// DeviceValidity is the life of the certificates a CA issues to
+	// gateways and meters (default 8760h, a year; at least 90s). Devices
+	// renew in the last fifth of it, with a new key each time.
+	DeviceValidity Duration `yaml:"device_validity"`
 }
 
 // Bus configures NATS.

@@ -424,3 +424,18 @@ func TestGatewayHEMSEveryProblemAtItsKey(t *testing.T) {
 		t.Fatalf("shapes: %v", err)
 	}
 }
+
+// ca.device_validity is a year when unset; a life so short that a
+// certificate would be due for renewal when issued is a problem at its key.
+func TestDeviceValidity(t *testing.T) {
+	c, _, err := Parse([]byte("ca:\n  device_validity: 2m\n"), "c.yaml")
+	if err != nil || time.Duration(c.CA.DeviceValidity) != 2*time.Minute {
+		t.Fatalf("%v %v", c, err)
+	}
+	for _, bad := range []string{"60s", "-1h", "100000h"} {
+		_, _, err := Parse([]byte("ca:\n  device_validity: "+bad+"\n"), "config.yaml")
+		if got := problemsOf(t, err); !reflect.DeepEqual(got, []where{{2, "ca.device_validity"}}) {
+			t.Fatalf("%s: %v", bad, err)
+		}
+	}
+}

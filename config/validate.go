@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/usapp/usapp/billing"
 	"github.com/usapp/usapp/control/energy"
@@ -31,6 +32,12 @@ const (
 	maxBatch  = 100_000
 	maxHomes  = 1_000_000
 	maxMeters = 64
+)
+
+// Bounds on ca.device_validity (see deviceValidity).
+const (
+	minDeviceValidity = 90 * time.Second
+	maxDeviceValidity = 10 * 365 * 24 * time.Hour
 )
 
 // Validate checks the configuration and returns a *ValidationError listing
@@ -60,6 +67,7 @@ func (c *Config) Validate() error {
 	v.hostPort("headend.http", c.HeadEnd.HTTP, false)
 	v.positive("headend.ack_wait", int64(c.HeadEnd.AckWait))
 	v.between("ca.gateway_tokens", int64(c.CA.GatewayTokens), 0, maxHomes)
+	v.deviceValidity(time.Duration(c.CA.DeviceValidity))
 	v.nonEmpty("gateway.name", c.Gateway.Name)
 	v.between("gateway.meters", int64(c.Gateway.Meters), 1, maxMeters)
 	v.positive("gateway.interval", int64(c.Gateway.Interval))
@@ -108,6 +116,16 @@ func (v *validation) nonEmpty(path, val string) {
 func (v *validation) positive(path string, val int64) {
 	if val <= 0 {
 		v.add(path, "must be positive")
+	}
+}
+
+// deviceValidity checks ca.device_validity: zero (the default) or long
+// enough that a certificate is not due for renewal when issued. It is valid
+// from pki's 5-minute backdate before issue and due in its last fifth, so a
+// life under 75s would be due at once.
+func (v *validation) deviceValidity(d time.Duration) {
+	if d != 0 && (d < minDeviceValidity || d > maxDeviceValidity) {
+		v.add("ca.device_validity", "must be between %v and %v (or 0 for a year)", minDeviceValidity, maxDeviceValidity)
 	}
 }
 

@@ -45,6 +45,7 @@ func startCA(cfg *config.Config, ks keystore.Keystore, log *slog.Logger) (*ca.Au
 	if err != nil {
 		return nil, fmt.Errorf("ca: %w", err)
 	}
+	auth.CA().DeviceValidity = time.Duration(cfg.CA.DeviceValidity)
 	key, err := ed25519Key(ks, "ca-tls")
 	if err != nil {
 		return nil, err

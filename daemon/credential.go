@@ -2,43 +2,60 @@ package daemon
 
 import (
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/usapp/usapp/comms/pki"
 	"github.com/usapp/usapp/comms/pki/est"
+	"github.com/usapp/usapp/computing/keystore"
 	"github.com/usapp/usapp/roles/ca"
 )
 
 // credential is a device's certificate and key while the daemon runs. TLS
-// clients read the certificate at every handshake, so renewing it (same key,
-// same identity: see pki.CA.Renew) takes effect at the next connection —
-// the bus client's reconnect, the next EST request — without a restart.
+// clients read both at every handshake, so a renewal takes effect at the next
+// connection (the bus client's reconnect, the next EST request) without a
+// restart.
+//
+// Each renewal is made with a new key (pki.CA.Renew keeps the identity), as
+// the BSI's smart-metering PKI asks of a gateway (TR-03109-4): a key then
+// signs for one certificate's life at most. The keys are kept in the keystore
+// as generations of base: base for the first, base.k2, base.k3, ... for each
+// renewal; the certificate file says which one is current.
 type credential struct {
 	name string // the certificate's name, for the CSR
+	base string // the keystore name of the first key
 	path string // where the certificate is kept (PEM)
-	key  ed25519.PrivateKey
+	ks   keystore.Keystore
 	cur  atomic.Pointer[tls.Certificate]
+	// rekeyed, when set, is told each new key: the meter signs with it.
+	rekeyed func(ed25519.PrivateKey)
 }
 
-func newCredential(name, path string, cert *x509.Certificate, key ed25519.PrivateKey) *credential {
-	c := &credential{name: name, path: path, key: key}
-	c.set(cert)
+func newCredential(name, base, path string, ks keystore.Keystore, cert *x509.Certificate, key ed25519.PrivateKey) *credential {
+	c := &credential{name: name, base: base, path: path, ks: ks}
+	c.set(cert, key)
 	return c
 }
 
-func (c *credential) set(cert *x509.Certificate) {
-	tc := tlsCert(cert, c.key)
+func (c *credential) set(cert *x509.Certificate, key ed25519.PrivateKey) {
+	tc := tlsCert(cert, key)
 	c.cur.Store(&tc)
 }
 
 // certificate is the current certificate.
 func (c *credential) certificate() *x509.Certificate { return c.cur.Load().Leaf }
+
+// key is the current certificate's key.
+func (c *credential) key() ed25519.PrivateKey { return c.cur.Load().PrivateKey.(ed25519.PrivateKey) }
 
 // identity is the device identity, stable across renewals.
 func (c *credential) identity() (pki.Identity, error) { return pki.IdentityOf(c.certificate()) }
@@ -50,22 +67,113 @@ func (c *credential) tlsConfig(root *x509.Certificate) *tls.Config {
 	return t
 }
 
-// renewIfDue renews the certificate over EST when it is in the last part of
-// its validity (pki.NeedsRotation at now), keeping the key, and saves it.
+// renewIfDue renews the certificate over EST with a new key when it is in the
+// last part of its validity (pki.NeedsRotation at now), and saves it. The key
+// is in the keystore before the CA sees it, and the certificate is saved
+// before it is used, so a crash at any point leaves a certificate and its key
+// on disk (keyFor finds it).
 func (c *credential) renewIfDue(ctx context.Context, caURL string, root *x509.Certificate, now time.Time) (bool, error) {
 	if !pki.NeedsRotation(c.certificate(), now) {
 		return false, nil
 	}
+	key, err := nextKey(c.ks, c.base, c.key().Public())
+	if err != nil {
+		return false, fmt.Errorf("renew %s: %w", c.name, err)
+	}
 	client := &est.Client{BaseURL: caURL, HTTP: httpClient(c.tlsConfig(root))}
-	cert, err := client.Reenroll(ctx, c.key, c.name)
+	cert, err := client.Reenroll(ctx, key, c.name)
 	if err != nil {
 		return false, fmt.Errorf("renew %s: %w", c.name, err)
 	}
 	if err := ca.WriteCertificate(c.path, cert); err != nil {
 		return false, err
 	}
-	c.set(cert)
+	c.set(cert, key)
+	if c.rekeyed != nil {
+		c.rekeyed(key)
+	}
 	return true, nil
+}
+
+// keyName is the keystore name of generation gen of base's key.
+func keyName(base string, gen int) string {
+	if gen == 1 {
+		return base
+	}
+	return fmt.Sprintf("%s.k%d", base, gen)
+}
+
+// keyGenerations lists the generations of base's key in ks, newest first.
+func keyGenerations(ks keystore.Keystore, base string) ([]int, error) {
+	names, err := ks.List()
+	if err != nil {
+		return nil, err
+	}
+	var gens []int
+	for _, n := range names {
+		if n == base {
+			gens = append(gens, 1)
+		} else if rest, ok := strings.CutPrefix(n, base+".k"); ok {
+			if g, err := strconv.Atoi(rest); err == nil && g >= 2 && keyName(base, g) == n {
+				gens = append(gens, g)
+			}
+		}
+	}
+	slices.Sort(gens)
+	slices.Reverse(gens)
+	return gens, nil
+}
+
+// keyFor finds, among base's generations, the key of cert.
+func keyFor(ks keystore.Keystore, base string, cert *x509.Certificate) (ed25519.PrivateKey, error) {
+	gens, err := keyGenerations(ks, base)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gens {
+		key, err := ed25519Key(ks, keyName(base, g))
+		if err != nil {
+			return nil, err
+		}
+		if key.Public().(ed25519.PublicKey).Equal(cert.PublicKey) {
+			return key, nil
+		}
+	}
+	return nil, &Hinted{fmt.Errorf("no key in the keystore matches the certificate %s", cert.Subject.CommonName),
+		fmt.Sprintf("the keystore must hold %q or a renewal of it (%q, ...); restore it, or remove the certificate to enrol again", base, keyName(base, 2))}
+}
+
+// nextKey is the key for the next renewal: the newest generation if current
+// is not it (a renewal that stored its key and then failed), else a new
+// generation, stored before it is returned.
+func nextKey(ks keystore.Keystore, base string, current crypto.PublicKey) (ed25519.PrivateKey, error) {
+	gens, err := keyGenerations(ks, base)
+	if err != nil {
+		return nil, err
+	}
+	if len(gens) == 0 {
+		return nil, fmt.Errorf("keystore holds no key %q", base)
+	}
+	newest, err := ed25519Key(ks, keyName(base, gens[0]))
+	if err != nil {
+		return nil, err
+	}
+	if !newest.Public().(ed25519.PublicKey).Equal(current) {
+		return newest, nil
+	}
+	return keystore.GenerateEd25519(ks, keyName(base, gens[0]+1))
+}
+
+// renewPeriod is how often renewLoop checks: every renewCheck, or every
+// hundredth of the shortest certificate life (at least a second), so that
+// short lives (ca.device_validity) still renew early in their last fifth.
+func renewPeriod(creds []*credential) time.Duration {
+	p := renewCheck
+	for _, c := range creds {
+		cert := c.certificate()
+		p = min(p, cert.NotAfter.Sub(cert.NotBefore)/100)
+	}
+	return max(p, time.Second)
 }
 
 // renewLoop checks the credentials every period until ctx ends. A failed

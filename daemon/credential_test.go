@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,10 +17,12 @@ import (
 	"github.com/usapp/usapp/sim/clock"
 )
 
-// A running gateway renews its certificate over EST before it expires: same
-// key, same identity, and TLS clients present the new certificate at their
-// next handshake.
-func TestCredentialRenewsBeforeExpiry(t *testing.T) {
+// A running gateway renews its certificate over EST before it expires, with
+// a new key kept in the keystore as the next generation: same identity, the
+// meter is told the key, and TLS clients present the new certificate at
+// their next handshake. A renewal that fails after storing its key reuses it
+// next time, and a restarted daemon finds the key of its saved certificate.
+func TestCredentialRenewsWithANewKey(t *testing.T) {
 	dir := t.TempDir()
 	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
 	if err != nil {
@@ -43,26 +46,47 @@ func TestCredentialRenewsBeforeExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	key, err := ed25519Key(ks, "gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
 	first, err := (&est.Client{BaseURL: auth.URL(), HTTP: httpClient(clientTLS(root))}).Enroll(ctx, tok, key, "home-1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "gateway.pem")
-	cred := newCredential("home-1", path, first, key)
+	cred := newCredential("home-1", "gateway", path, ks, first, key)
+	var told []ed25519.PrivateKey
+	cred.rekeyed = func(k ed25519.PrivateKey) { told = append(told, k) }
 	cfg := cred.tlsConfig(root)
 
 	if renewed, err := cred.renewIfDue(ctx, auth.URL(), root, time.Now()); err != nil || renewed {
 		t.Fatalf("renewed a fresh certificate: %v %v", renewed, err)
 	}
-	// In the last fifth of its hour the certificate is due.
-	renewed, err := cred.renewIfDue(ctx, auth.URL(), root, first.NotBefore.Add(55*time.Minute))
+	// In the last fifth of its hour the certificate is due. A CA that does
+	// not answer fails the renewal after its key is stored.
+	due := first.NotBefore.Add(55 * time.Minute)
+	if _, err := cred.renewIfDue(ctx, "https://127.0.0.1:1", root, due); err == nil {
+		t.Fatal("renewal against no CA succeeded")
+	}
+	renewed, err := cred.renewIfDue(ctx, auth.URL(), root, due)
 	if err != nil || !renewed {
 		t.Fatalf("renewal: %v %v", renewed, err)
 	}
 	next := cred.certificate()
-	if next.SerialNumber.Cmp(first.SerialNumber) == 0 || !next.PublicKey.(ed25519.PublicKey).Equal(key.Public()) {
-		t.Fatal("renewal did not issue a new certificate for the same key")
+	k2, err := ks.Get("gateway.k2")
+	if err != nil {
+		t.Fatalf("the failed renewal's key was not reused: %v", err)
+	}
+	if _, err := ks.Get("gateway.k3"); err == nil {
+		t.Fatal("a renewal generated a key it did not need")
+	}
+	newPub := next.PublicKey.(ed25519.PublicKey)
+	if next.SerialNumber.Cmp(first.SerialNumber) == 0 || newPub.Equal(key.Public()) || !newPub.Equal(k2.(ed25519.PrivateKey).Public()) {
+		t.Fatal("renewal did not issue a certificate for the keystore's next key")
+	}
+	if len(told) != 1 || !told[0].Equal(k2) || !cred.key().Equal(k2) {
+		t.Fatal("the new key did not reach the meter or the credential")
 	}
 	was, _ := pki.IdentityOf(first)
 	now, _ := cred.identity()
@@ -73,7 +97,16 @@ func TestCredentialRenewsBeforeExpiry(t *testing.T) {
 		t.Fatalf("renewed certificate not saved: %v", err)
 	}
 	presented, err := cfg.GetClientCertificate(&tls.CertificateRequestInfo{})
-	if err != nil || !presented.Leaf.Equal(next) {
-		t.Fatal("TLS clients still present the old certificate")
+	if err != nil || !presented.Leaf.Equal(next) || !presented.PrivateKey.(ed25519.PrivateKey).Equal(k2) {
+		t.Fatal("TLS clients still present the old certificate or key")
+	}
+
+	// After a restart: the saved certificate's key, or a clear error.
+	if got, err := keyFor(ks, "gateway", next); err != nil || !got.Equal(k2) {
+		t.Fatalf("restart: key %v", err)
+	}
+	var hinted *Hinted
+	if _, err := keyFor(ks, "meter-1", next); !errors.As(err, &hinted) {
+		t.Fatalf("a certificate without its key: %v", err)
 	}
 }

@@ -41,7 +41,8 @@ func (h *Hinted) Unwrap() error { return h.Err }
 func (h *Hinted) Hint() string { return h.hint }
 
 // renewCheck is how often a running daemon checks whether its certificates
-// have entered the last fifth of their validity (pki.NeedsRotation).
+// have entered the last fifth of their validity (pki.NeedsRotation), unless
+// they are short-lived (renewPeriod).
 const renewCheck = time.Hour
 
 // Run runs the role the configuration names.

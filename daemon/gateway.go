@@ -88,7 +88,8 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	go renewLoop(ctx, append(meterCreds, gwCred), cfg.CA.URL, root, renewCheck, log)
+	creds := append(meterCreds, gwCred)
+	go renewLoop(ctx, creds, cfg.CA.URL, root, renewPeriod(creds), log)
 	addr, stopHTTP, err := serveHTTP(ctx, cfg.Gateway.HTTP, gatewayHandler(gw, meters), log)
 	if err != nil {
 		return err
@@ -123,20 +124,24 @@ func httpClient(t *tls.Config) *http.Client {
 // start and renewing over EST when the certificate nears expiry.
 func enrolled(ctx context.Context, cfg *config.Config, ks keystore.Keystore, c *est.Client, root *x509.Certificate,
 	file, name string, token func() (string, error)) (*credential, error) {
-	key, err := ed25519Key(ks, file)
-	if err != nil {
-		return nil, err
-	}
 	path := filepath.Join(cfg.DataDir, file+".pem")
 	cert, err := ca.ReadCertificate(path)
 	if err == nil {
-		cred := newCredential(name, path, cert, key)
+		key, err := keyFor(ks, file, cert)
+		if err != nil {
+			return nil, err
+		}
+		cred := newCredential(name, file, path, ks, cert, key)
 		if _, err := cred.renewIfDue(ctx, c.BaseURL, root, time.Now()); err != nil {
 			return nil, err
 		}
 		return cred, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key, err := ed25519Key(ks, file)
+	if err != nil {
 		return nil, err
 	}
 	tok, err := token()
@@ -149,7 +154,7 @@ func enrolled(ctx context.Context, cfg *config.Config, ks keystore.Keystore, c *
 	if err := ca.WriteCertificate(path, cert); err != nil {
 		return nil, err
 	}
-	return newCredential(name, path, cert, key), nil
+	return newCredential(name, file, path, ks, cert, key), nil
 }
 
 func readToken(path string) (string, error) {
@@ -259,7 +264,8 @@ func startMeters(ctx context.Context, cfg *config.Config, ks keystore.Keystore, 
 			}
 			hm.next = saved.Next
 		}
-		hm.m = meter.Restore(id.LFDI, cred.key, tr, saved.State)
+		hm.m = meter.Restore(id.LFDI, cred.key(), tr, saved.State)
+		cred.rekeyed = hm.m.Rekey
 		out = append(out, hm)
 	}
 	return out, creds, nil

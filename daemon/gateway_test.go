@@ -65,72 +65,24 @@ func (s *syncBuffer) String() string {
 // has a line for each. The homes are synthetic, with two days of history
 // the HEMS learns its reserve from, and GET /controls says so.
 func TestGatewayServesHEMSDecisions(t *testing.T) {
-	dir := t.TempDir()
-	pass := filepath.Join(dir, "passphrase")
-	if err := os.WriteFile(pass, []byte("daemon-test-passphrase\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	caAddr, busAddr, heHTTP, gwHTTP := testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t)
-	root, tokens := filepath.Join(dir, "root.pem"), filepath.Join(dir, "tokens")
-	heCfg := parseConfig(t, fmt.Sprintf(`role: headend
-data_dir: %q
-keystore: {passphrase_file: %q}
-ca: {listen: %q, root_file: %q, token_file: %q, gateway_tokens: 1}
-bus: {listen: %q}
-headend: {http: %q}
-`, filepath.Join(dir, "he"), pass, caAddr, root, tokens, busAddr, heHTTP))
-	gwCfg := parseConfig(t, fmt.Sprintf(`role: gateway
-data_dir: %q
-keystore: {passphrase_file: %q}
-ca: {url: "https://%s", root_file: %q, token_file: %q}
-bus: {url: "tls://%s"}
-gateway:
-  name: home-7
+	run := runHeadEndAndGateway(t, "", `  name: home-7
   meters: 2
   data: synthetic
   interval: 1h
-  headend_url: "http://%s"
-  http: %q
   hems:
     demand_response:
       - {from: "17:00", to: "19:00", max_kw: 0.1}
     planned: true
     history: 2
-`, filepath.Join(dir, "gw"), pass, caAddr, root, tokens, busAddr, heHTTP, gwHTTP))
-
-	var logs syncBuffer
-	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	run := func(f func(context.Context, *config.Config, *slog.Logger) error, c *config.Config) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(ctx, c, log); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	defer func() {
-		cancel()
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Errorf("daemon: %v", err)
-		}
-	}()
-	run(RunHeadEnd, heCfg)
-	testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error { return getJSON("http://"+heHTTP+"/stats", &map[string]any{}) })
-	run(RunGateway, gwCfg)
+`)
 
 	var got []MeterDecisions
-	testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error { return getJSON("http://"+gwHTTP+"/hems/decisions", &got) })
+	testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error { return getJSON("http://"+run.gwHTTP+"/hems/decisions", &got) })
 	if len(got) != 2 || got[0].Meter != "home-7-meter-1" || got[1].Meter != "home-7-meter-2" || got[0].LFDI == "" {
 		t.Fatalf("decisions for %+v, want the two meters", got)
 	}
 	// The raw JSON carries RFC 3339 times.
-	resp, err := http.Get("http://" + gwHTTP + "/hems/decisions")
+	resp, err := http.Get("http://" + run.gwHTTP + "/hems/decisions")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +116,7 @@ gateway:
 			Params map[string]string `json:"params"`
 		} `json:"controls"`
 	}
-	if err := getJSON("http://"+gwHTTP+"/controls", &c); err != nil {
+	if err := getJSON("http://"+run.gwHTTP+"/controls", &c); err != nil {
 		t.Fatal(err)
 	}
 	arbitration, told := false, false
@@ -177,7 +129,7 @@ gateway:
 	}
 	// Every decision of both meters is in the log at info.
 	lines := 0
-	for line := range strings.Lines(logs.String()) {
+	for line := range strings.Lines(run.logs.String()) {
 		var l map[string]any
 		if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "hems decision" {
 			if l["level"] != "INFO" || l["home"] == nil || l["winner"] == nil || l["loser"] == nil || l["from"] == nil || l["reason"] == nil {
@@ -189,4 +141,71 @@ gateway:
 	if want := len(got[0].Decisions) + len(got[1].Decisions); lines != want {
 		t.Errorf("%d decision log lines, want %d", lines, want)
 	}
+}
+
+// pair is a head-end and a gateway daemon running in the test's process.
+type pair struct {
+	gwHTTP, heHTTP string // their HTTP addresses
+	heDir          string // the head-end's data directory
+	gw             *config.Config
+	logs           *syncBuffer // the log both write
+}
+
+// runHeadEndAndGateway runs a head-end (with its CA and bus) and a gateway
+// daemon in this process, talking over the network as in production, until
+// the test ends. ca adds keys to the head-end's ca section (YAML flow
+// entries, each with a leading comma); gateway is the gateway section's
+// body, without headend_url and http.
+func runHeadEndAndGateway(t *testing.T, ca, gateway string) pair {
+	t.Helper()
+	dir := t.TempDir()
+	p := pair{heDir: filepath.Join(dir, "he"), logs: &syncBuffer{}}
+	pass := filepath.Join(dir, "passphrase")
+	if err := os.WriteFile(pass, []byte("daemon-test-passphrase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	caAddr, busAddr := testnet.FreeAddr(t), testnet.FreeAddr(t)
+	p.heHTTP, p.gwHTTP = testnet.FreeAddr(t), testnet.FreeAddr(t)
+	root, tokens := filepath.Join(dir, "root.pem"), filepath.Join(dir, "tokens")
+	heCfg := parseConfig(t, fmt.Sprintf(`role: headend
+data_dir: %q
+keystore: {passphrase_file: %q}
+ca: {listen: %q, root_file: %q, token_file: %q, gateway_tokens: 1%s}
+bus: {listen: %q}
+headend: {http: %q}
+`, p.heDir, pass, caAddr, root, tokens, ca, busAddr, p.heHTTP))
+	gwCfg := parseConfig(t, fmt.Sprintf(`role: gateway
+data_dir: %q
+keystore: {passphrase_file: %q}
+ca: {url: "https://%s", root_file: %q, token_file: %q}
+bus: {url: "tls://%s"}
+gateway:
+  headend_url: "http://%s"
+  http: %q
+%s`, filepath.Join(dir, "gw"), pass, caAddr, root, tokens, busAddr, p.heHTTP, p.gwHTTP, gateway))
+
+	log := slog.New(slog.NewJSONHandler(p.logs, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	run := func(f func(context.Context, *config.Config, *slog.Logger) error, c *config.Config) {
+		wg.Go(func() {
+			if err := f(ctx, c, log); err != nil {
+				errs <- err
+			}
+		})
+	}
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("daemon: %v", err)
+		}
+	})
+	run(RunHeadEnd, heCfg)
+	testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error { return getJSON("http://"+p.heHTTP+"/stats", &map[string]any{}) })
+	run(RunGateway, gwCfg)
+	p.gw = gwCfg
+	return p
 }

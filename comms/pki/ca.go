@@ -34,9 +34,11 @@ const (
 // CA is the USaPP certificate authority. It holds the root certificate and
 // its ECDSA P-256 key, and keeps its memory in a State.
 type CA struct {
-	// DeviceValidity is the lifetime of the certificates the CA issues
-	// (DefaultDeviceValidity when zero). Set it before the CA is shared;
-	// certificates never outlive the root.
+	// DeviceValidity is the lifetime of the certificates the CA issues to
+	// gateways and meters (DefaultDeviceValidity when zero), which renew
+	// while they run. Services (head-end, bus, CA) get DefaultDeviceValidity:
+	// they are reissued at start, not while running. Set it before the CA is
+	// shared; certificates never outlive the root.
 	DeviceValidity time.Duration
 
 	cert  *x509.Certificate
@@ -97,6 +99,13 @@ func LoadCA(cert *x509.Certificate, key *ecdsa.PrivateKey, state State) (*CA, er
 
 // Certificate returns the root certificate.
 func (ca *CA) Certificate() *x509.Certificate { return ca.cert }
+
+func (ca *CA) validity(role Role) time.Duration {
+	if role.serves() {
+		return DefaultDeviceValidity
+	}
+	return ca.deviceValidity()
+}
 
 func (ca *CA) deviceValidity() time.Duration {
 	if ca.DeviceValidity > 0 {
@@ -259,7 +268,7 @@ func (ca *CA) template(role Role, name, gateway, identity string, hosts []string
 	if err != nil {
 		return nil, fmt.Errorf("pki: serial: %w", err)
 	}
-	notAfter := now.Add(ca.deviceValidity())
+	notAfter := now.Add(ca.validity(role))
 	if notAfter.After(ca.cert.NotAfter) {
 		notAfter = ca.cert.NotAfter
 	}

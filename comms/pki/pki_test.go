@@ -334,15 +334,26 @@ func TestIssueServer(t *testing.T) {
 	}
 }
 
+// DeviceValidity sets the life of gateways' and meters' certificates;
+// services, which do not renew while running, keep the default.
 func TestDeviceValidityIsConfigurable(t *testing.T) {
 	ca := newCA(t)
 	ca.DeviceValidity = 48 * time.Hour
-	cert, err := ca.Issue(pki.RoleHeadEnd, "he", "", edKey(t).Public(), t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !cert.NotAfter.Equal(t0.Add(48 * time.Hour)) {
-		t.Fatalf("NotAfter %v, want t0+48h", cert.NotAfter)
+	for _, tc := range []struct {
+		role pki.Role
+		want time.Duration
+	}{{pki.RoleGateway, 48 * time.Hour}, {pki.RoleMeter, 48 * time.Hour}, {pki.RoleHeadEnd, pki.DefaultDeviceValidity}} {
+		gateway := ""
+		if tc.role == pki.RoleMeter {
+			gateway = strings.Repeat("A", 40)
+		}
+		cert, err := ca.Issue(tc.role, "d", gateway, edKey(t).Public(), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cert.NotAfter.Equal(t0.Add(tc.want)) {
+			t.Fatalf("%s: NotAfter %v, want t0+%v", tc.role, cert.NotAfter, tc.want)
+		}
 	}
 }
 
