@@ -21,7 +21,7 @@ func meterFor(c *x509.Certificate, k ed25519.PrivateKey, f *fixture) *meter.Mete
 	return meter.New(pki.LFDI(c.Raw), k, f.trace, 0)
 }
 
-func defaultTariff(t *testing.T) billing.Tariff {
+func defaultTariff(t testing.TB) billing.Tariff {
 	t.Helper()
 	return billing.DefaultTariff()
 }

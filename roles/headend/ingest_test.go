@@ -310,28 +310,41 @@ func TestRenewedMeterKeepsBilling(t *testing.T) {
 	h := f.home("a")
 	in, _ := h.reading()
 	f.ingest(in)
-	csr, err := pki.NewEd25519CSR(h.key, "ignored")
-	if err != nil {
-		t.Fatal(err)
-	}
-	renewAt := h.meterCert.NotAfter.Add(-24 * time.Hour)
-	renewed, err := f.ca.Renew(h.meterCert, csr, renewAt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.src.add(renewed)
+	h.renew(h.key, h.meterCert.NotAfter.Add(-24*time.Hour))
 	f.clk.Set(h.meterCert.NotAfter.Add(time.Hour)) // the first certificate has expired
 	in, _ = h.reading()
-	fb := f.ingest(in)
-	if rs := f.rejections(fb, h.gw); len(rs) != 0 {
+	if rs := f.rejections(f.ingest(in), h.gw); len(rs) != 0 {
 		t.Fatalf("renewed meter rejected: %+v", rs)
 	}
-	bills, err := ComputeBills(context.Background(), f.store, defaultTariff(t))
+	h.wantBilled(2)
+}
+
+// renew renews h's meter certificate at at for key and files it in the
+// directory, as the CA does.
+func (h *testHome) renew(key ed25519.PrivateKey, at time.Time) {
+	t := h.f.t
+	csr, err := pki.NewEd25519CSR(key, "ignored")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(bills) != 1 || bills[0].Registers != 2 || bills[0].Meter != h.meter.LFDI() {
-		t.Fatalf("bills %+v", bills)
+	renewed, err := h.f.ca.Renew(h.meterCert, csr, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.f.src.add(renewed)
+}
+
+// wantBilled checks that the store bills h's meter, under one identity, for
+// n registers.
+func (h *testHome) wantBilled(n int) {
+	t := h.f.t
+	t.Helper()
+	bills, err := ComputeBills(context.Background(), h.f.store, defaultTariff(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bills) != 1 || bills[0].Registers != n || bills[0].Meter != h.meter.LFDI() {
+		t.Fatalf("bills %+v, want %d registers under one meter", bills, n)
 	}
 }
 
@@ -350,15 +363,7 @@ func TestMeterRenewedWithANewKeyKeepsBilling(t *testing.T) {
 	f.clk.Set(renewAt)
 	spooled, _ := h.reading() // signed with the old key, delivered late
 	_, newKey, _ := ed25519.GenerateKey(rand.Reader)
-	csr, err := pki.NewEd25519CSR(newKey, "ignored")
-	if err != nil {
-		t.Fatal(err)
-	}
-	renewed, err := f.ca.Renew(h.meterCert, csr, renewAt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.src.add(renewed)
+	h.renew(newKey, renewAt)
 	h.meter.Rekey(newKey)
 	fresh, _ := h.reading()
 	before := f.src.fetches
@@ -379,13 +384,7 @@ func TestMeterRenewedWithANewKeyKeepsBilling(t *testing.T) {
 	if len(rs) != 1 || rs[0].Counter != stale.Counter || rs[0].Reason != envelope.Reason(envelope.ErrBadSignature) {
 		t.Fatalf("rejections %+v, want the old key's reading after expiry as a bad signature", rs)
 	}
-	bills, err := ComputeBills(context.Background(), f.store, defaultTariff(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(bills) != 1 || bills[0].Registers != 4 || bills[0].Meter != h.meter.LFDI() {
-		t.Fatalf("bills %+v, want the 4 accepted registers under one meter", bills)
-	}
+	h.wantBilled(4)
 }
 
 // Forged signatures for a known meter make the resolver read the directory
