@@ -8,9 +8,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -95,43 +92,14 @@ func (c *credential) renewIfDue(ctx context.Context, caURL string, root *x509.Ce
 	return true, nil
 }
 
-// keyName is the keystore name of generation gen of base's key.
-func keyName(base string, gen int) string {
-	if gen == 1 {
-		return base
-	}
-	return fmt.Sprintf("%s.k%d", base, gen)
-}
-
-// keyGenerations lists the generations of base's key in ks, newest first.
-func keyGenerations(ks keystore.Keystore, base string) ([]int, error) {
-	names, err := ks.List()
-	if err != nil {
-		return nil, err
-	}
-	var gens []int
-	for _, n := range names {
-		if n == base {
-			gens = append(gens, 1)
-		} else if rest, ok := strings.CutPrefix(n, base+".k"); ok {
-			if g, err := strconv.Atoi(rest); err == nil && g >= 2 && keyName(base, g) == n {
-				gens = append(gens, g)
-			}
-		}
-	}
-	slices.Sort(gens)
-	slices.Reverse(gens)
-	return gens, nil
-}
-
 // keyFor finds, among base's generations, the key of cert.
 func keyFor(ks keystore.Keystore, base string, cert *x509.Certificate) (ed25519.PrivateKey, error) {
-	gens, err := keyGenerations(ks, base)
+	gens, err := keystore.Generations(ks, base)
 	if err != nil {
 		return nil, err
 	}
 	for _, g := range gens {
-		key, err := ed25519Key(ks, keyName(base, g))
+		key, err := ed25519Key(ks, keystore.GenerationName(base, g))
 		if err != nil {
 			return nil, err
 		}
@@ -140,28 +108,28 @@ func keyFor(ks keystore.Keystore, base string, cert *x509.Certificate) (ed25519.
 		}
 	}
 	return nil, &Hinted{fmt.Errorf("no key in the keystore matches the certificate %s", cert.Subject.CommonName),
-		fmt.Sprintf("the keystore must hold %q or a renewal of it (%q, ...); restore it, or remove the certificate to enrol again", base, keyName(base, 2))}
+		fmt.Sprintf("the keystore must hold %q or a renewal of it (%q, ...); restore it, or remove the certificate to enrol again", base, keystore.GenerationName(base, 2))}
 }
 
 // nextKey is the key for the next renewal: the newest generation if current
 // is not it (a renewal that stored its key and then failed), else a new
 // generation, stored before it is returned.
 func nextKey(ks keystore.Keystore, base string, current crypto.PublicKey) (ed25519.PrivateKey, error) {
-	gens, err := keyGenerations(ks, base)
+	gens, err := keystore.Generations(ks, base)
 	if err != nil {
 		return nil, err
 	}
 	if len(gens) == 0 {
 		return nil, fmt.Errorf("keystore holds no key %q", base)
 	}
-	newest, err := ed25519Key(ks, keyName(base, gens[0]))
+	newest, err := ed25519Key(ks, keystore.GenerationName(base, gens[0]))
 	if err != nil {
 		return nil, err
 	}
 	if !newest.Public().(ed25519.PublicKey).Equal(current) {
 		return newest, nil
 	}
-	return keystore.GenerateEd25519(ks, keyName(base, gens[0]+1))
+	return keystore.GenerateEd25519(ks, keystore.GenerationName(base, gens[0]+1))
 }
 
 // renewPeriod is how often renewLoop checks: every renewCheck, or every

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/usapp/usapp/comms/envelope"
+	"github.com/usapp/usapp/computing/keystore"
 	"github.com/usapp/usapp/config"
 	"github.com/usapp/usapp/internal/testnet"
 	"github.com/usapp/usapp/platform/store"
@@ -81,7 +82,7 @@ func renewalKeys(t *testing.T, gw *config.Config, base string) []ed25519.PublicK
 	if err != nil {
 		t.Fatal(err)
 	}
-	gens, err := keyGenerations(ks, base)
+	gens, err := keystore.Generations(ks, base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func renewalKeys(t *testing.T, gw *config.Config, base string) []ed25519.PublicK
 		if g == 1 {
 			continue
 		}
-		k, err := ed25519Key(ks, keyName(base, g))
+		k, err := ed25519Key(ks, keystore.GenerationName(base, g))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -47,7 +47,6 @@ func (o *Opener) OpenBatch(sealed [][]byte, now time.Time) []Result {
 type pendingSig struct {
 	i    int
 	sm   *signedMsg
-	h    Header
 	pubs []ed25519.PublicKey
 }
 
@@ -67,7 +66,7 @@ func (o *Opener) openChunk(in [][]byte, out []Result, now time.Time) {
 		// The batch checks each message against its most likely key; a
 		// failure falls back to the sender's other keys, one by one.
 		if x, err := o.expanded.get(pubs[0]); err == nil {
-			pending = append(pending, pendingSig{i: i, sm: sm, h: msg.Header, pubs: pubs})
+			pending = append(pending, pendingSig{i: i, sm: sm, pubs: pubs})
 			keys, msgs, sigs = append(keys, x), append(msgs, sm.tbs), append(sigs, sm.sig)
 		} else if !o.verifyFrom(msg.Header, sm, pubs, 1) {
 			out[i] = Result{Err: ErrBadSignature}
@@ -83,7 +82,7 @@ func (o *Opener) openChunk(in [][]byte, out []Result, now time.Time) {
 		valid = verifyMany(keys, msgs, sigs)
 	}
 	for j, ok := range valid {
-		if p := pending[j]; !ok && !o.verifyFrom(p.h, p.sm, p.pubs, 1) {
+		if p := pending[j]; !ok && !o.verifyFrom(out[p.i].Msg.Header, p.sm, p.pubs, 1) {
 			out[p.i] = Result{Err: ErrBadSignature}
 		}
 	}

@@ -34,9 +34,10 @@ type KeyRefresher interface {
 	RefreshSigningKeys(sender string, at time.Time) ([]ed25519.PublicKey, error)
 }
 
-// maxSenderKeys bounds the keys tried for one message, so that a resolver's
-// answer cannot turn one message into unbounded verification work.
-const maxSenderKeys = 4
+// MaxSenderKeys bounds the keys tried for one message, so that a resolver's
+// answer cannot turn one message into unbounded verification work; a
+// resolver that knows more keys of a sender gives the newest.
+const MaxSenderKeys = 4
 
 // Defaults for OpenerConfig.
 const (
@@ -154,7 +155,7 @@ func (o *Opener) verifyRefreshed(h Header, sm *signedMsg, tried []ed25519.Public
 		return false
 	}
 	fresh, err := r.RefreshSigningKeys(h.Sender, time.UnixMilli(h.Time))
-	if err != nil || len(fresh) > maxSenderKeys {
+	if err != nil || len(fresh) > MaxSenderKeys {
 		return false
 	}
 	for _, pub := range fresh {
@@ -218,8 +219,8 @@ func (o *Opener) prepare(in []byte, now time.Time) (*Message, *signedMsg, []ed25
 // checkKeys rejects a resolver answer the Opener cannot use: no key, too
 // many, or one of the wrong length.
 func checkKeys(pubs []ed25519.PublicKey) error {
-	if len(pubs) == 0 || len(pubs) > maxSenderKeys {
-		return fmt.Errorf("%w: resolver returned %d keys (1 to %d)", ErrUnknownSender, len(pubs), maxSenderKeys)
+	if len(pubs) == 0 || len(pubs) > MaxSenderKeys {
+		return fmt.Errorf("%w: resolver returned %d keys (1 to %d)", ErrUnknownSender, len(pubs), MaxSenderKeys)
 	}
 	for _, pub := range pubs {
 		if len(pub) != ed25519.PublicKeySize {

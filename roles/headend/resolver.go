@@ -8,13 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/usapp/usapp/comms/envelope"
 	"github.com/usapp/usapp/comms/pki"
-	"github.com/usapp/usapp/comms/pki/est"
 )
 
 // CertSource finds the certificates of a device by its LFDI (the CA's
@@ -57,9 +55,6 @@ type resolved struct {
 const (
 	negativeTTL = time.Minute
 	refreshGap  = time.Second
-	// maxKeys is what the resolver offers per message, the newest valid
-	// ones: envelope.Opener tries at most four.
-	maxKeys = est.MaxDirectoryCerts
 )
 
 var _ envelope.KeyRefresher = (*Resolver)(nil)
@@ -117,7 +112,7 @@ func (r *Resolver) RefreshSigningKeys(lfdi string, at time.Time) ([]ed25519.Publ
 func keysAt(certs []resolved, at time.Time) ([]ed25519.PublicKey, error) {
 	var keys []ed25519.PublicKey
 	for _, c := range certs {
-		if !at.Before(c.id.Cert.NotBefore) && !at.After(c.id.Cert.NotAfter) && len(keys) < maxKeys {
+		if !at.Before(c.id.Cert.NotBefore) && !at.After(c.id.Cert.NotAfter) && len(keys) < envelope.MaxSenderKeys {
 			keys = append(keys, c.pub)
 		}
 	}
@@ -130,9 +125,10 @@ func keysAt(certs []resolved, at time.Time) ([]ed25519.PublicKey, error) {
 	return nil, pki.ErrExpired
 }
 
-// fetch reads the sender's certificates from the directory, verifies each
-// (chain, CRL, identity, key type; the validity window is checked per
-// message) and caches those that pass. None passing is the first one's error.
+// fetch reads the sender's certificates from the directory (newest first, as
+// CertSource promises), verifies each (chain, CRL, identity, key type; the
+// validity window is checked per message) and caches those that pass. None
+// passing is the first one's error.
 func (r *Resolver) fetch(lfdi string, at time.Time) ([]resolved, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -160,7 +156,6 @@ func (r *Resolver) fetch(lfdi string, at time.Time) ([]resolved, error) {
 	if len(got) == 0 {
 		return nil, cmp.Or(first, error(ErrUnknownCert))
 	}
-	slices.SortStableFunc(got, func(a, b resolved) int { return b.id.Cert.NotBefore.Compare(a.id.Cert.NotBefore) })
 	r.mu.Lock()
 	r.known[lfdi] = got
 	delete(r.negative, lfdi)
