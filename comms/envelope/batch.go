@@ -68,8 +68,8 @@ func (o *Opener) openChunk(in [][]byte, out []Result, now time.Time) {
 		if x, err := o.expanded.get(pubs[0]); err == nil {
 			pending = append(pending, pendingSig{i: i, sm: sm, pubs: pubs})
 			keys, msgs, sigs = append(keys, x), append(msgs, sm.tbs), append(sigs, sm.sig)
-		} else if !o.verifyFrom(msg.Header, sm, pubs, 1) {
-			out[i] = Result{Err: ErrBadSignature}
+		} else if err := o.verifyFrom(msg.Header, sm, pubs, 1); err != nil {
+			out[i] = Result{Err: err}
 		}
 	}
 	var valid []bool
@@ -82,8 +82,12 @@ func (o *Opener) openChunk(in [][]byte, out []Result, now time.Time) {
 		valid = verifyMany(keys, msgs, sigs)
 	}
 	for j, ok := range valid {
-		if p := pending[j]; !ok && !o.verifyFrom(out[p.i].Msg.Header, p.sm, p.pubs, 1) {
-			out[p.i] = Result{Err: ErrBadSignature}
+		if ok {
+			continue
+		}
+		p := pending[j]
+		if err := o.verifyFrom(out[p.i].Msg.Header, p.sm, p.pubs, 1); err != nil {
+			out[p.i] = Result{Err: err}
 		}
 	}
 }

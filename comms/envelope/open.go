@@ -27,8 +27,9 @@ type KeyResolver interface {
 // KeyRefresher is a KeyResolver that caches. When none of the keys it gave
 // verifies a message, the Opener asks it once to look past its cache (the
 // sender may have renewed with a key it has not seen yet) and tries the keys
-// it had not given before. Refreshing is the resolver's cost to bound: a
-// forged signature reaches it too.
+// it had not given before; a refresh that fails is wrapped in the message's
+// ErrBadSignature. Refreshing is the resolver's cost to bound: a forged
+// signature reaches it too.
 type KeyRefresher interface {
 	KeyResolver
 	RefreshSigningKeys(sender string, at time.Time) ([]ed25519.PublicKey, error)
@@ -130,41 +131,50 @@ func (o *Opener) Open(sealed []byte, now time.Time) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sm != nil && !o.verifyFrom(msg.Header, sm, pubs, 0) {
-		return nil, ErrBadSignature
+	if sm != nil {
+		if err := o.verifyFrom(msg.Header, sm, pubs, 0); err != nil {
+			return nil, err
+		}
 	}
 	return msg, nil
 }
 
-// verifyFrom reports whether one of pubs[first:], or of the keys a refresh
-// adds to pubs, verifies sm (the batch has already tried pubs[0]).
-func (o *Opener) verifyFrom(h Header, sm *signedMsg, pubs []ed25519.PublicKey, first int) bool {
+// verifyFrom returns nil when one of pubs[first:], or of the keys a refresh
+// adds to pubs, verifies sm (the batch has already tried pubs[0]), and
+// ErrBadSignature otherwise.
+func (o *Opener) verifyFrom(h Header, sm *signedMsg, pubs []ed25519.PublicKey, first int) error {
 	for _, pub := range pubs[first:] {
 		if o.verifyWith(pub, sm) {
-			return true
+			return nil
 		}
 	}
 	return o.verifyRefreshed(h, sm, pubs)
 }
 
 // verifyRefreshed tries the keys a KeyRefresher gives for h's sender that
-// are not among tried.
-func (o *Opener) verifyRefreshed(h Header, sm *signedMsg, tried []ed25519.PublicKey) bool {
+// are not among tried. When the refresh itself fails, the ErrBadSignature
+// wraps its error: the sender may have renewed with a key the resolver could
+// not look up, so a caller can tell a failed look-up (worth retrying later)
+// from a signature that no key of the sender makes.
+func (o *Opener) verifyRefreshed(h Header, sm *signedMsg, tried []ed25519.PublicKey) error {
 	r, ok := o.keys.(KeyRefresher)
 	if !ok {
-		return false
+		return ErrBadSignature
 	}
 	fresh, err := r.RefreshSigningKeys(h.Sender, time.UnixMilli(h.Time))
-	if err != nil || len(fresh) > MaxSenderKeys {
-		return false
+	if err != nil {
+		return fmt.Errorf("%w: refreshing the sender's keys: %w", ErrBadSignature, err)
+	}
+	if len(fresh) > MaxSenderKeys {
+		return ErrBadSignature
 	}
 	for _, pub := range fresh {
 		seen := slices.ContainsFunc(tried, func(k ed25519.PublicKey) bool { return k.Equal(pub) })
 		if !seen && o.verifyWith(pub, sm) {
-			return true
+			return nil
 		}
 	}
-	return false
+	return ErrBadSignature
 }
 
 func (o *Opener) verifyWith(pub ed25519.PublicKey, sm *signedMsg) bool {

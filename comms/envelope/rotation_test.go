@@ -3,6 +3,7 @@ package envelope
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -10,11 +11,13 @@ import (
 )
 
 // rotating is a KeyRefresher for one sender that renewed its key: keys is
-// what its cache gives, fresh what a look past the cache finds.
+// what its cache gives, fresh what a look past the cache finds, and failed
+// the refresh's error when its directory does not answer.
 type rotating struct {
 	mu        sync.Mutex
 	keys      []ed25519.PublicKey
 	fresh     []ed25519.PublicKey
+	failed    error
 	refreshes int
 }
 
@@ -28,7 +31,7 @@ func (r *rotating) RefreshSigningKeys(string, time.Time) ([]ed25519.PublicKey, e
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.refreshes++
-	return r.fresh, nil
+	return r.fresh, r.failed
 }
 
 // otherKey is a second key for meter m, as after a renewal with a new key.
@@ -120,6 +123,25 @@ func TestOpenRefreshesForARenewedKey(t *testing.T) {
 		if res.Err != nil {
 			t.Fatalf("batch message %d: %v", i, res.Err)
 		}
+	}
+}
+
+// A refresh that fails leaves the message a bad signature that carries the
+// refresh's error, in Open and in a batch, so that a caller can keep a
+// reading whose sender's new key could not be looked up instead of
+// rejecting it for good.
+func TestOpenReportsAFailedRefresh(t *testing.T) {
+	r := &rotating{failed: errors.New("directory unreachable")}
+	f, old, renewed := rotatingFixture(t, r)
+	r.keys = []ed25519.PublicKey{pubOf(old)}
+	err := open1(f, f.signWith(t, renewed, 1))
+	wantErr(t, err, ErrBadSignature)
+	if !errors.Is(err, r.failed) {
+		t.Fatalf("Open: %v, want it to wrap the refresh's error", err)
+	}
+	res := f.opener.OpenBatch([][]byte{f.signWith(t, old, 2), f.signWith(t, renewed, 3)}, testNow)
+	if res[0].Err != nil || !errors.Is(res[1].Err, ErrBadSignature) || !errors.Is(res[1].Err, r.failed) {
+		t.Fatalf("batch: %v, %v; want the old key's message opened and the other wrapping the refresh's error", res[0].Err, res[1].Err)
 	}
 }
 

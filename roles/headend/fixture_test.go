@@ -27,10 +27,12 @@ var t0 = time.Date(2026, 6, 8, 0, 0, 0, 0, time.UTC)
 
 const testOrigin = "test.usapp.example/headend"
 
-// mapSource is a CA directory held in memory.
+// mapSource is a CA directory held in memory; while down is set, every
+// look-up fails with it, as an unreachable CA's would.
 type mapSource struct {
 	mu      sync.Mutex
 	m       map[string][]*x509.Certificate // newest first
+	down    error
 	fetches int
 }
 
@@ -38,6 +40,9 @@ func (s *mapSource) Certificates(_ context.Context, lfdi string) ([]*x509.Certif
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fetches++
+	if s.down != nil {
+		return nil, s.down
+	}
 	if cs, ok := s.m[lfdi]; ok {
 		return cs, nil
 	}

@@ -97,7 +97,10 @@ type Stats struct {
 	Duplicates uint64            `json:"duplicates"`
 	Rejected   uint64            `json:"rejected"`
 	ByReason   map[string]uint64 `json:"rejected_by_reason,omitempty"`
-	LogSize    int64             `json:"log_size"`
+	// Deferred counts readings left for the gateway to send again because
+	// the CA's directory did not answer (ErrDirectoryUnavailable).
+	Deferred uint64 `json:"deferred"`
+	LogSize  int64  `json:"log_size"`
 }
 
 // Ingester verifies, deduplicates, stores and logs readings. Prepare may run
@@ -122,9 +125,9 @@ type Ingester struct {
 	answered  map[string]int64
 	noticeSeq atomic.Uint64
 
-	received, accepted, duplicates, rejected atomic.Uint64
-	reasonMu                                 sync.Mutex
-	byReason                                 map[string]uint64
+	received, accepted, duplicates, rejected, deferred atomic.Uint64
+	reasonMu                                           sync.Mutex
+	byReason                                           map[string]uint64
 }
 
 // IngesterConfig wires an Ingester.
@@ -170,6 +173,8 @@ func NewIngester(ctx context.Context, cfg IngesterConfig) (*Ingester, error) {
 
 // Prepare opens a batch: decryption and batch signature verification in
 // parallel, then the checks that need no state (route, kind, register, binding).
+// A reading whose sender could not be looked up (ErrDirectoryUnavailable) is
+// deferred: it gets no answer, so the gateway's spool sends it again.
 func (in *Ingester) Prepare(batch []Inbound, now time.Time) *Prepared {
 	in.received.Add(uint64(len(batch)))
 	data := make([][]byte, len(batch))
@@ -177,14 +182,26 @@ func (in *Ingester) Prepare(batch []Inbound, now time.Time) *Prepared {
 		data[i] = batch[i].Data
 	}
 	p := &Prepared{in: batch, opened: now}
+	var (
+		deferred int
+		why      error
+	)
 	for i, res := range in.opener.OpenBatch(data, now) {
 		c, err := in.admit(batch[i], res)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrDirectoryUnavailable):
+			deferred++
+			why = err
+		case err != nil:
 			p.rejected = append(p.rejected, rejection{batch[i].Route, batch[i].Meter, batch[i].Counter, err})
-			continue
+		default:
+			c.in = i
+			p.readings = append(p.readings, c)
 		}
-		c.in = i
-		p.readings = append(p.readings, c)
+	}
+	if deferred > 0 {
+		in.deferred.Add(uint64(deferred))
+		in.logger.Warn("readings deferred until their gateways send them again", "count", deferred, "err", why)
 	}
 	return p
 }
@@ -420,7 +437,7 @@ func (in *Ingester) Stats() Stats {
 	}
 	in.reasonMu.Unlock()
 	return Stats{Received: in.received.Load(), Accepted: in.accepted.Load(), Duplicates: in.duplicates.Load(),
-		Rejected: in.rejected.Load(), ByReason: by, LogSize: in.log.Size()}
+		Rejected: in.rejected.Load(), ByReason: by, Deferred: in.deferred.Load(), LogSize: in.log.Size()}
 }
 
 // Checkpoint returns the latest signed checkpoint (nil for an empty log).

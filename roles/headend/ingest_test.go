@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"testing"
 	"time"
 
@@ -408,5 +409,62 @@ func TestForgedSignaturesDoNotFloodTheDirectory(t *testing.T) {
 	allowed := 1 + int(time.Since(began)/refreshGap)
 	if n := f.src.fetches - before; n > allowed || n > forged/2 {
 		t.Fatalf("%d directory reads for %d forged readings, want at most %d", n, forged, allowed)
+	}
+}
+
+// While the CA's directory does not answer, a reading whose sender needs a
+// look-up (a sender not seen yet, or one signing with a key it has renewed
+// to) is neither stored nor rejected: it gets no answer, so the gateway's
+// spool sends it again, and it is billed once the directory is back. Senders
+// already verified keep billing meanwhile, and the directory is not asked
+// again until downBackoff has passed.
+func TestUnreachableDirectoryDefersReadings(t *testing.T) {
+	f := newFixture(t, "")
+	known, renewing, fresh := f.home("known"), f.home("renewing"), f.home("fresh")
+	for _, h := range []*testHome{known, renewing} {
+		in, _ := h.reading()
+		f.ingest(in)
+	}
+	_, newKey, _ := ed25519.GenerateKey(rand.Reader)
+	renewing.renew(newKey, f.clk.Now())
+	renewing.meter.Rekey(newKey)
+
+	f.src.mu.Lock()
+	f.src.down = errors.New("connection refused")
+	f.src.mu.Unlock()
+	var held []Inbound
+	for _, h := range []*testHome{renewing, fresh, renewing, fresh} {
+		in, _ := h.reading()
+		held = append(held, in)
+	}
+	steady, _ := known.reading()
+	before := f.src.fetches
+	fb := f.ingest(append(held, steady)...)
+	for _, h := range []*testHome{renewing, fresh} {
+		if rs := f.rejections(fb, h.gw); len(rs) != 0 || fb[h.gw] != nil && len(fb[h.gw].Items) != 0 {
+			t.Fatalf("%s answered while the directory is down: %+v", h.gw, fb[h.gw])
+		}
+	}
+	if st := f.ing.Stats(); st.Deferred != uint64(len(held)) || st.Rejected != 0 || st.Accepted != 3 {
+		t.Fatalf("stats %+v, want %d deferred, none rejected, 3 accepted", st, len(held))
+	}
+	if n := f.src.fetches - before; n != 1 {
+		t.Fatalf("%d directory look-ups while it is down, want 1 (then the back-off)", n)
+	}
+
+	f.src.mu.Lock()
+	f.src.down = nil
+	f.src.mu.Unlock()
+	f.resolver.mu.Lock()
+	f.resolver.downUntil = time.Time{} // as when downBackoff has passed
+	f.resolver.mu.Unlock()
+	fb = f.ingest(held...) // the gateways' retransmissions
+	for _, h := range []*testHome{renewing, fresh} {
+		if rs := f.rejections(fb, h.gw); len(rs) != 0 || len(fb[h.gw].Items) != 2 {
+			t.Fatalf("%s after the directory is back: rejections %+v, answer %+v", h.gw, rs, fb[h.gw])
+		}
+	}
+	if n := f.count(); n != 7 {
+		t.Fatalf("%d readings stored, want 7", n)
 	}
 }

@@ -25,6 +25,12 @@ type CertSource interface {
 // ErrUnknownCert reports an LFDI that no certificate of the CA carries.
 var ErrUnknownCert = errors.New("headend: no certificate for sender")
 
+// ErrDirectoryUnavailable reports a look-up the CA's directory did not answer
+// (unreachable, an error status, a malformed answer). It says nothing about
+// the sender, so a reading that needed the look-up is neither accepted nor
+// rejected: the gateway sends it again and it is checked then.
+var ErrDirectoryUnavailable = errors.New("headend: certificate directory unavailable")
+
 // Resolver gives the envelope opener the verifying keys of each sender. It
 // verifies a device's certificates once (chain, CRL, identity) and then
 // serves them from memory, checking per message only which were valid at the
@@ -35,7 +41,9 @@ var ErrUnknownCert = errors.New("headend: no certificate for sender")
 // may have renewed since its certificates were read. Unknown senders are
 // remembered for negativeTTL so that a flood of made-up LFDIs cannot turn
 // into a flood of CA look-ups, and refreshes of one sender are at least
-// refreshGap apart, so forged signatures cannot either.
+// refreshGap apart, so forged signatures cannot either. A directory that
+// failed to answer is not asked again for downBackoff: while the CA is down,
+// retransmissions fail fast instead of each waiting for its own time-out.
 type Resolver struct {
 	verifier *pki.Verifier
 	source   CertSource
@@ -45,6 +53,8 @@ type Resolver struct {
 	negative  map[string]time.Time  // LFDI -> when the miss may be retried
 	refreshMu sync.Mutex            // one refresh at a time, so a burst of messages signed with a new key fetches once
 	refreshed map[string]time.Time  // LFDI -> wall-clock time of its last refresh
+	downUntil time.Time             // wall-clock time before which the directory is not asked again
+	downErr   error                 // why, wrapped in ErrDirectoryUnavailable
 }
 
 type resolved struct {
@@ -55,6 +65,7 @@ type resolved struct {
 const (
 	negativeTTL = time.Minute
 	refreshGap  = time.Second
+	downBackoff = 2 * time.Second
 )
 
 var _ envelope.KeyRefresher = (*Resolver)(nil)
@@ -92,16 +103,21 @@ func (r *Resolver) SigningKeys(lfdi string, at time.Time) ([]ed25519.PublicKey, 
 }
 
 // RefreshSigningKeys implements envelope.KeyRefresher: it reads the sender's
-// certificates from the directory again, unless it did so less than
-// refreshGap ago, and returns SigningKeys' answer.
+// certificates from the directory again, unless the directory answered for
+// this sender less than refreshGap ago, and returns SigningKeys' answer.
 func (r *Resolver) RefreshSigningKeys(lfdi string, at time.Time) ([]ed25519.PublicKey, error) {
 	r.refreshMu.Lock()
 	defer r.refreshMu.Unlock()
 	if last, ok := r.refreshed[lfdi]; ok && time.Since(last) < refreshGap {
 		return r.SigningKeys(lfdi, at)
 	}
-	r.refreshed[lfdi] = time.Now()
 	certs, err := r.fetch(lfdi, at)
+	if !errors.Is(err, ErrDirectoryUnavailable) {
+		// An answer, a refusal included, stands for refreshGap. A failed
+		// look-up does not: the next message must not be judged on the
+		// stale cache, and the down back-off already spares the directory.
+		r.refreshed[lfdi] = time.Now()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -130,9 +146,7 @@ func keysAt(certs []resolved, at time.Time) ([]ed25519.PublicKey, error) {
 // validity window is checked per message) and caches those that pass. None
 // passing is the first one's error.
 func (r *Resolver) fetch(lfdi string, at time.Time) ([]resolved, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	certs, err := r.source.Certificates(ctx, lfdi)
+	certs, err := r.lookUp(lfdi)
 	if err != nil {
 		if errors.Is(err, ErrUnknownCert) {
 			r.mu.Lock()
@@ -161,6 +175,30 @@ func (r *Resolver) fetch(lfdi string, at time.Time) ([]resolved, error) {
 	delete(r.negative, lfdi)
 	r.mu.Unlock()
 	return got, nil
+}
+
+// lookUp asks the directory for lfdi's certificates. Any failure but
+// ErrUnknownCert is the directory's, not the sender's: it is returned as
+// ErrDirectoryUnavailable, and for downBackoff every look-up fails with it
+// without asking.
+func (r *Resolver) lookUp(lfdi string) ([]*x509.Certificate, error) {
+	r.mu.RLock()
+	down, downErr := r.downUntil, r.downErr
+	r.mu.RUnlock()
+	if time.Now().Before(down) {
+		return nil, downErr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	certs, err := r.source.Certificates(ctx, lfdi)
+	if err == nil || errors.Is(err, ErrUnknownCert) {
+		return certs, err
+	}
+	err = fmt.Errorf("%w: %w", ErrDirectoryUnavailable, err)
+	r.mu.Lock()
+	r.downUntil, r.downErr = time.Now().Add(downBackoff), err
+	r.mu.Unlock()
+	return nil, err
 }
 
 // verify checks one directory certificate of lfdi. It is verified as of its
