@@ -103,6 +103,11 @@ type CA struct {
 	// GatewayTokens is how many one-time gateway enrolment tokens a CA mints
 	// at start into token_file, one a line (default 0).
 	GatewayTokens int `yaml:"gateway_tokens"`
+	// ServiceTokenFile is where a CA writes, at start, one-time tokens for
+	// a head-end and its embedded bus to enrol with it from elsewhere (a
+	// head-end whose ca.url names this CA reads them from its token_file),
+	// one "role token" pair a line. Empty: none are minted.
+	ServiceTokenFile string `yaml:"service_token_file"`
 	// DeviceValidity is the life of the certificates a CA issues to
 	// gateways and meters (default 8760h, a year; at least 90s). Devices
 	// renew in the last fifth of it, with a new key each time.

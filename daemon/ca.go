@@ -63,8 +63,17 @@ func startCA(cfg *config.Config, ks keystore.Keystore, log *slog.Logger) (*ca.Au
 			return nil, err
 		}
 	}
+	if cfg.CA.ServiceTokenFile != "" {
+		if err := mintServiceTokens(auth.CA(), cfg.HeadEnd.Name, cfg.CA.ServiceTokenFile); err != nil {
+			return nil, err
+		}
+	}
 	return auth, nil
 }
+
+// tokenLife is how long the enrolment tokens a CA daemon mints at start stay
+// valid: long enough to install the devices and services they are for.
+const tokenLife = 7 * 24 * time.Hour
 
 // mintGatewayTokens writes n one-time gateway tokens, one a line, for an
 // installer to hand to gateways.
@@ -74,7 +83,7 @@ func mintGatewayTokens(c *pki.CA, n int, path string) error {
 	}
 	var b strings.Builder
 	for i := range n {
-		tok, err := c.NewToken(pki.RoleGateway, fmt.Sprintf("gateway-%d", i+1), "", 7*24*time.Hour, time.Now())
+		tok, err := c.NewToken(pki.RoleGateway, fmt.Sprintf("gateway-%d", i+1), "", tokenLife, time.Now())
 		if err != nil {
 			return err
 		}

@@ -143,6 +143,26 @@ func TestGatewayServesHEMSDecisions(t *testing.T) {
 	}
 }
 
+// runDaemon runs a daemon in this process until stop is called or the test
+// ends (daemons started later stop first); an error it returns fails the
+// test.
+func runDaemon(t *testing.T, f func(context.Context, *config.Config, *slog.Logger) error, c *config.Config, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f(ctx, c, log) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("%s daemon: %v", c.Role, err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
 // pair is a head-end and a gateway daemon running in the test's process.
 type pair struct {
 	gwHTTP, heHTTP string // their HTTP addresses
@@ -185,27 +205,9 @@ gateway:
 %s`, filepath.Join(dir, "gw"), pass, caAddr, root, tokens, busAddr, p.heHTTP, p.gwHTTP, gateway))
 
 	log := slog.New(slog.NewJSONHandler(p.logs, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	run := func(f func(context.Context, *config.Config, *slog.Logger) error, c *config.Config) {
-		wg.Go(func() {
-			if err := f(ctx, c, log); err != nil {
-				errs <- err
-			}
-		})
-	}
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Errorf("daemon: %v", err)
-		}
-	})
-	run(RunHeadEnd, heCfg)
+	runDaemon(t, RunHeadEnd, heCfg, log)
 	testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error { return getJSON("http://"+p.heHTTP+"/stats", &map[string]any{}) })
-	run(RunGateway, gwCfg)
+	runDaemon(t, RunGateway, gwCfg, log)
 	p.gw = gwCfg
 	return p
 }

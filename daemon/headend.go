@@ -30,35 +30,20 @@ import (
 // RunHeadEnd runs the head-end (with its embedded CA and bus unless
 // configured otherwise) until ctx ends.
 func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	if cfg.CA.URL != "" {
-		return &Hinted{errors.New("a head-end with an external CA is not supported yet"),
-			"leave ca.url empty: the head-end then runs the CA itself and gateways enrol at ca.listen"}
-	}
 	ks, err := openKeystore(cfg)
 	if err != nil {
 		return err
 	}
-	auth, err := startCA(cfg, ks, log)
+	auth, err := openAuthority(ctx, cfg, ks, log)
 	if err != nil {
 		return err
 	}
-	defer auth.Shutdown(context.Background())
-	root := auth.CA().Certificate()
-
-	id, key, err := headEndIdentity(cfg, ks, auth.CA())
-	if err != nil {
-		return err
-	}
+	defer auth.stop()
+	id, key, root := auth.id, auth.key, auth.root
 	hpke, err := x25519Key(ks, "headend-hpke")
 	if err != nil {
 		return err
 	}
-	busURL, stopBus, err := startBus(cfg, ks, auth)
-	if err != nil {
-		return err
-	}
-	defer stopBus()
-
 	dsn := cfg.Store.DSN
 	if dsn == "" {
 		dsn = "sqlite:" + filepath.Join(cfg.DataDir, "headend.db")
@@ -69,9 +54,8 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	}
 	defer st.Close()
 
-	estc := &est.Client{BaseURL: auth.URL(), HTTP: &http.Client{Timeout: 30 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: clientTLS(root)}}}
-	resolver := headend.NewResolver(pki.NewVerifier(root), headend.ESTDirectory(estc))
+	estc := &est.Client{BaseURL: auth.url, HTTP: httpClient(clientTLS(root))}
+	resolver := headend.NewResolver(auth.verifier, headend.ESTDirectory(estc))
 	crl, err := estc.CRL(ctx)
 	if err != nil {
 		return fmt.Errorf("headend: first CRL: %w", err)
@@ -80,6 +64,13 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return err
 	}
 	go resolver.WatchCRL(ctx, estc.CRL, time.Now, time.Minute, log)
+	// The bus starts after the first CRL: with an external CA it checks
+	// clients with the resolver's verifier.
+	busURL, stopBus, err := startBus(cfg, auth, log)
+	if err != nil {
+		return err
+	}
+	defer stopBus()
 
 	opener, err := envelope.NewOpener(envelope.OpenerConfig{Key: hpke, Keys: resolver, MaxAge: time.Duration(cfg.HeadEnd.MaxAge)})
 	if err != nil {
@@ -107,7 +98,7 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return err
 	}
 	defer stopHTTP()
-	log.Info("head-end ready", "http", addr.String(), "bus", busURL, "ca", auth.URL(), "store", st.Dialect())
+	log.Info("head-end ready", "http", addr.String(), "bus", busURL, "ca", auth.url, "store", st.Dialect())
 	return he.Run(ctx)
 }
 
@@ -133,22 +124,18 @@ func headEndIdentity(cfg *config.Config, ks keystore.Keystore, c *pki.CA) (pki.I
 }
 
 // startBus starts the embedded bus unless bus.url names an external one.
-func startBus(cfg *config.Config, ks keystore.Keystore, auth *ca.Authority) (string, func(), error) {
+func startBus(cfg *config.Config, auth *headEndAuthority, log *slog.Logger) (string, func(), error) {
 	if cfg.Bus.URL != "" {
 		return cfg.Bus.URL, func() {}, nil
 	}
-	key, err := ed25519Key(ks, "bus-tls")
-	if err != nil {
-		return "", nil, err
-	}
-	cert, err := auth.CA().IssueServer(pki.RoleBus, "bus", hostsOf(cfg.Bus.Listen), key.Public(), time.Now())
+	cert, key, err := auth.busCert(hostsOf(cfg.Bus.Listen))
 	if err != nil {
 		return "", nil, err
 	}
 	tcfg := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{tlsCert(cert, key)},
-		ClientCAs: rootPool(auth.CA().Certificate()), ClientAuth: tls.RequireAndVerifyClientCert}
+		ClientCAs: rootPool(auth.root), ClientAuth: tls.RequireAndVerifyClientCert}
 	srv, err := bus.StartServer(bus.ServerConfig{Dir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.Bus.Listen,
-		TLS: tcfg, Verifier: ca.BusVerifier(auth.Verifier())})
+		TLS: tcfg, Verifier: ca.BusVerifier(auth.busVerifier), Log: log.With("role", "bus")})
 	if err != nil {
 		return "", nil, err
 	}

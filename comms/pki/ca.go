@@ -172,9 +172,18 @@ func checkCSR(csr *x509.CertificateRequest) error {
 }
 
 // Enroll issues a certificate for the key in csr, once per token. Role, name
-// and binding come from the token; the request's subject is ignored.
+// and binding come from the token; the request's subject is ignored. A
+// service (head-end, bus) enrolling with a CA it does not embed also takes
+// its host names from the request: the token's holder runs the service and
+// knows where it listens. A bus serves and nothing else, so its request
+// must name at least one host (a certificate without would fail every
+// client's TLS check); a device's requested hosts are ignored.
 func (ca *CA) Enroll(token string, csr *x509.CertificateRequest, now time.Time) (*x509.Certificate, error) {
 	if err := checkCSR(csr); err != nil {
+		return nil, err
+	}
+	hosts, err := requestedHosts(csr)
+	if err != nil {
 		return nil, err
 	}
 	h, err := tokenHash(token)
@@ -185,7 +194,13 @@ func (ca *CA) Enroll(token string, csr *x509.CertificateRequest, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	return ca.issue(rec.Role, rec.Name, rec.Gateway, "", nil, csr.PublicKey, now)
+	switch {
+	case !rec.Role.serves():
+		hosts = nil
+	case rec.Role == RoleBus && len(hosts) == 0:
+		return nil, fmt.Errorf("%w: a bus certificate needs host names", ErrBadCSR)
+	}
+	return ca.issue(rec.Role, rec.Name, rec.Gateway, "", hosts, csr.PublicKey, now)
 }
 
 // Renew rotates a certificate: current must be valid at now, unrevoked and

@@ -12,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"sync"
@@ -45,9 +46,9 @@ func edKey(t testing.TB) ed25519.PrivateKey {
 	return k
 }
 
-func csrFor(t testing.TB, key crypto.Signer, name string) *x509.CertificateRequest {
+func csrFor(t testing.TB, key crypto.Signer, name string, hosts ...string) *x509.CertificateRequest {
 	t.Helper()
-	csr, err := pki.NewCSR(key, name)
+	csr, err := pki.NewCSR(key, name, hosts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,6 +332,55 @@ func TestIssueServer(t *testing.T) {
 	}
 	if cert.NotAfter.After(ca.Certificate().NotAfter) {
 		t.Fatal("leaf outlives the root")
+	}
+}
+
+// A service enrolling with a token takes its host names from the request
+// (a bus must name one); a device's requested hosts are ignored, and a
+// request with too many or unusable names is refused without spending the
+// token.
+func TestServiceEnrolsWithItsHosts(t *testing.T) {
+	ca := newCA(t)
+	token := func(role pki.Role, name string) string {
+		tok, err := ca.NewToken(role, name, "", time.Hour, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	bus := token(pki.RoleBus, "bus")
+	many := make([]string, pki.MaxHosts+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("h%d.example", i)
+	}
+	for _, hosts := range [][]string{many, {"bad host"}, {"*.example"}} {
+		if _, err := ca.Enroll(bus, csrFor(t, edKey(t), "bus", hosts...), t0); !errors.Is(err, pki.ErrBadCSR) {
+			t.Fatalf("hosts %q: %v, want ErrBadCSR", hosts, err)
+		}
+	}
+	cert, err := ca.Enroll(bus, csrFor(t, edKey(t), "bus", "127.0.0.1", "bus.example"), t0)
+	if err != nil {
+		t.Fatalf("bus enrolment after refused requests: %v", err)
+	}
+	for _, h := range []string{"127.0.0.1", "bus.example"} {
+		if err := cert.VerifyHostname(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if id, err := pki.IdentityOf(cert); err != nil || id.Role != pki.RoleBus {
+		t.Fatalf("bus identity %+v, %v", id, err)
+	}
+
+	if _, err := ca.Enroll(token(pki.RoleBus, "bus"), csrFor(t, edKey(t), "bus"), t0); !errors.Is(err, pki.ErrBadCSR) {
+		t.Fatalf("bus without hosts: %v, want ErrBadCSR", err)
+	}
+	he, err := ca.Enroll(token(pki.RoleHeadEnd, "headend"), csrFor(t, edKey(t), "headend"), t0)
+	if err != nil || len(he.DNSNames)+len(he.IPAddresses) != 0 {
+		t.Fatalf("head-end without hosts: %v, hosts %v %v", err, he.DNSNames, he.IPAddresses)
+	}
+	m, err := ca.Enroll(token(pki.RoleMeter, "m"), csrFor(t, edKey(t), "m", "meter.example"), t0)
+	if err != nil || len(m.DNSNames) != 0 {
+		t.Fatalf("meter asking for hosts: %v, hosts %v", err, m.DNSNames)
 	}
 }
 

@@ -51,6 +51,12 @@ func (c *Client) Enroll(ctx context.Context, token string, key crypto.Signer, na
 	return c.request(ctx, PathEnroll, token, key, name)
 }
 
+// EnrollService enrols a service (head-end, bus) with a one-time token for
+// its role, asking for a certificate that names hosts, where it serves.
+func (c *Client) EnrollService(ctx context.Context, token string, key crypto.Signer, name string, hosts []string) (*x509.Certificate, error) {
+	return c.request(ctx, PathEnroll, token, key, name, hosts...)
+}
+
 // Reenroll rotates the certificate presented as TLS client certificate to
 // newKey (which may be the old key).
 func (c *Client) Reenroll(ctx context.Context, newKey crypto.Signer, name string) (*x509.Certificate, error) {
@@ -63,8 +69,8 @@ func (c *Client) CRL(ctx context.Context) ([]byte, error) {
 	return c.do(ctx, http.MethodGet, PathCRL, "", nil, maxCRLResponse)
 }
 
-func (c *Client) request(ctx context.Context, path, token string, key crypto.Signer, name string) (*x509.Certificate, error) {
-	csr, err := pki.NewCSR(key, name)
+func (c *Client) request(ctx context.Context, path, token string, key crypto.Signer, name string, hosts ...string) (*x509.Certificate, error) {
+	csr, err := pki.NewCSR(key, name, hosts...)
 	if err != nil {
 		return nil, err
 	}
