@@ -68,12 +68,14 @@ func (c *credential) tlsConfig(root *x509.Certificate) *tls.Config {
 // last part of its validity (pki.NeedsRotation at now), and saves it. The key
 // is in the keystore before the CA sees it, and the certificate is saved
 // before it is used, so a crash at any point leaves a certificate and its key
-// on disk (keyFor finds it).
+// on disk (keyFor finds it). The superseded keys are destroyed last: the
+// device never signs with them again, and readings they signed are already
+// in the spool. A failure there still reports the renewal.
 func (c *credential) renewIfDue(ctx context.Context, caURL string, root *x509.Certificate, now time.Time) (bool, error) {
 	if !pki.NeedsRotation(c.certificate(), now) {
 		return false, nil
 	}
-	key, err := nextKey(c.ks, c.base, c.key().Public())
+	key, gen, err := nextKey(c.ks, c.base, c.key().Public())
 	if err != nil {
 		return false, fmt.Errorf("renew %s: %w", c.name, err)
 	}
@@ -89,47 +91,51 @@ func (c *credential) renewIfDue(ctx context.Context, caURL string, root *x509.Ce
 	if c.rekeyed != nil {
 		c.rekeyed(key)
 	}
+	if err := keystore.DeleteBefore(c.ks, c.base, gen); err != nil {
+		return true, fmt.Errorf("renewed %s, but its superseded keys remain: %w", c.name, err)
+	}
 	return true, nil
 }
 
-// keyFor finds, among base's generations, the key of cert.
-func keyFor(ks keystore.Keystore, base string, cert *x509.Certificate) (ed25519.PrivateKey, error) {
+// keyFor finds, among base's generations, the key of cert and its generation.
+func keyFor(ks keystore.Keystore, base string, cert *x509.Certificate) (ed25519.PrivateKey, int, error) {
 	gens, err := keystore.Generations(ks, base)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for _, g := range gens {
 		key, err := ed25519Key(ks, keystore.GenerationName(base, g))
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if key.Public().(ed25519.PublicKey).Equal(cert.PublicKey) {
-			return key, nil
+			return key, g, nil
 		}
 	}
-	return nil, &Hinted{fmt.Errorf("no key in the keystore matches the certificate %s", cert.Subject.CommonName),
+	return nil, 0, &Hinted{fmt.Errorf("no key in the keystore matches the certificate %s", cert.Subject.CommonName),
 		fmt.Sprintf("the keystore must hold %q or a renewal of it (%q, ...); restore it, or remove the certificate to enrol again", base, keystore.GenerationName(base, 2))}
 }
 
 // nextKey is the key for the next renewal: the newest generation if current
 // is not it (a renewal that stored its key and then failed), else a new
 // generation, stored before it is returned.
-func nextKey(ks keystore.Keystore, base string, current crypto.PublicKey) (ed25519.PrivateKey, error) {
+func nextKey(ks keystore.Keystore, base string, current crypto.PublicKey) (ed25519.PrivateKey, int, error) {
 	gens, err := keystore.Generations(ks, base)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if len(gens) == 0 {
-		return nil, fmt.Errorf("keystore holds no key %q", base)
+		return nil, 0, fmt.Errorf("keystore holds no key %q", base)
 	}
 	newest, err := ed25519Key(ks, keystore.GenerationName(base, gens[0]))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !newest.Public().(ed25519.PublicKey).Equal(current) {
-		return newest, nil
+		return newest, gens[0], nil
 	}
-	return keystore.GenerateEd25519(ks, keystore.GenerationName(base, gens[0]+1))
+	key, err := keystore.GenerateEd25519(ks, keystore.GenerationName(base, gens[0]+1))
+	return key, gens[0] + 1, err
 }
 
 // renewPeriod is how often renewLoop checks: every renewCheck, or every
@@ -159,6 +165,8 @@ func renewLoop(ctx context.Context, creds []*credential, caURL string, root *x50
 		for _, c := range creds {
 			renewed, err := c.renewIfDue(ctx, caURL, root, time.Now())
 			switch {
+			case err != nil && renewed:
+				log.Warn("certificate renewed; removing its superseded keys failed", "name", c.name, "err", err)
 			case err != nil:
 				log.Warn("certificate renewal failed; will retry", "name", c.name, "err", err)
 			case renewed:

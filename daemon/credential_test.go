@@ -81,6 +81,9 @@ func TestCredentialRenewsWithANewKey(t *testing.T) {
 	if _, err := ks.Get("gateway.k3"); err == nil {
 		t.Fatal("a renewal generated a key it did not need")
 	}
+	if _, err := ks.Get("gateway"); !errors.Is(err, keystore.ErrNotFound) {
+		t.Fatalf("the superseded key is still in the keystore: %v", err)
+	}
 	newPub := next.PublicKey.(ed25519.PublicKey)
 	if next.SerialNumber.Cmp(first.SerialNumber) == 0 || newPub.Equal(key.Public()) || !newPub.Equal(k2.(ed25519.PrivateKey).Public()) {
 		t.Fatal("renewal did not issue a certificate for the keystore's next key")
@@ -102,11 +105,11 @@ func TestCredentialRenewsWithANewKey(t *testing.T) {
 	}
 
 	// After a restart: the saved certificate's key, or a clear error.
-	if got, err := keyFor(ks, "gateway", next); err != nil || !got.Equal(k2) {
-		t.Fatalf("restart: key %v", err)
+	if got, gen, err := keyFor(ks, "gateway", next); err != nil || !got.Equal(k2) || gen != 2 {
+		t.Fatalf("restart: key of generation %d, %v", gen, err)
 	}
 	var hinted *Hinted
-	if _, err := keyFor(ks, "meter-1", next); !errors.As(err, &hinted) {
+	if _, _, err := keyFor(ks, "meter-1", next); !errors.As(err, &hinted) {
 		t.Fatalf("a certificate without its key: %v", err)
 	}
 }

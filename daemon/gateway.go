@@ -127,8 +127,13 @@ func enrolled(ctx context.Context, cfg *config.Config, ks keystore.Keystore, c *
 	path := filepath.Join(cfg.DataDir, file+".pem")
 	cert, err := ca.ReadCertificate(path)
 	if err == nil {
-		key, err := keyFor(ks, file, cert)
+		key, gen, err := keyFor(ks, file, cert)
 		if err != nil {
+			return nil, err
+		}
+		// Keys a crash left behind (stopped after saving a renewal, before
+		// destroying the keys it superseded).
+		if err := keystore.DeleteBefore(ks, file, gen); err != nil {
 			return nil, err
 		}
 		cred := newCredential(name, file, path, ks, cert, key)

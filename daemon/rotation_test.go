@@ -3,6 +3,7 @@ package daemon
 import (
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -71,6 +72,14 @@ func TestRunningGatewayRenewsWithNewKeys(t *testing.T) {
 	// The head-end stored readings signed with a renewal's key.
 	if n := signedWith(t, filepath.Join(run.heDir, "headend.db"), renewalKeys(t, run.gw, "meter-1")); n == 0 {
 		t.Fatal("no stored reading is signed with a renewed certificate's key")
+	}
+	// The first key, superseded, is destroyed.
+	ks, err := openKeystore(run.gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ks.Get("meter-1"); !errors.Is(err, keystore.ErrNotFound) {
+		t.Fatalf("the meter's first key is still in the keystore after its renewal: %v", err)
 	}
 }
 

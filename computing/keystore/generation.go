@@ -7,10 +7,11 @@ import (
 	"strings"
 )
 
-// A key that is replaced while its predecessors must stay (a device renewing
-// its certificate with a new key: readings signed with the old one are still
-// in flight) is kept as generations of one base name: base for the first,
-// then base.k2, base.k3, ...
+// A key that is replaced now and then (a device renewing its certificate
+// with a new key) is kept as generations of one base name: base for the
+// first, then base.k2, base.k3, ... A new generation is stored before it is
+// used, so a crash between the two leaves both; DeleteBefore destroys the
+// superseded ones once the new one is in use.
 
 // GenerationName is the name of generation gen (1, 2, ...) of base.
 func GenerationName(base string, gen int) string {
@@ -40,4 +41,20 @@ func Generations(ks Keystore, base string) ([]int, error) {
 	slices.Sort(gens)
 	slices.Reverse(gens)
 	return gens, nil
+}
+
+// DeleteBefore destroys every generation of base older than gen.
+func DeleteBefore(ks Keystore, base string, gen int) error {
+	gens, err := Generations(ks, base)
+	if err != nil {
+		return err
+	}
+	for _, g := range gens {
+		if g < gen {
+			if err := ks.Delete(GenerationName(base, g)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

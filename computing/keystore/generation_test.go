@@ -3,6 +3,7 @@ package keystore_test
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"slices"
 	"testing"
 
@@ -28,5 +29,32 @@ func TestGenerations(t *testing.T) {
 	}
 	if got, err := keystore.Generations(ks, "gateway"); err != nil || len(got) != 0 {
 		t.Fatalf("an absent base: %v, %v", got, err)
+	}
+}
+
+// DeleteBefore destroys the older generations of one base and nothing else;
+// a deleted key is gone after reopening the store, and deleting it again is
+// ErrNotFound.
+func TestDeleteBefore(t *testing.T) {
+	dir := t.TempDir()
+	ks := open(t, dir)
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	for _, name := range []string{"meter-1", "meter-1.k2", "meter-1.k3", "meter-1.k4", "meter-10"} {
+		if err := ks.Put(name, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := keystore.DeleteBefore(ks, "meter-1", 3); err != nil {
+		t.Fatal(err)
+	}
+	names, err := open(t, dir).List()
+	if err != nil || !slices.Equal(names, []string{"meter-1.k3", "meter-1.k4", "meter-10"}) {
+		t.Fatalf("after DeleteBefore(3): %v, %v", names, err)
+	}
+	if err := ks.Delete("meter-1"); !errors.Is(err, keystore.ErrNotFound) {
+		t.Fatalf("deleting a deleted key: %v, want ErrNotFound", err)
+	}
+	if err := ks.Delete("../keystore"); !errors.Is(err, keystore.ErrBadName) {
+		t.Fatalf("deleting a path: %v, want ErrBadName", err)
 	}
 }

@@ -43,6 +43,9 @@ type Keystore interface {
 	Get(name string) (crypto.PrivateKey, error)
 	Put(name string, key crypto.PrivateKey) error
 	List() ([]string, error)
+	// Delete destroys a key that is no longer needed (ErrNotFound if
+	// there is none).
+	Delete(name string) error
 }
 
 var _ Keystore = (*FileStore)(nil)
@@ -217,6 +220,23 @@ func (s *FileStore) Put(name string, key crypto.PrivateKey) error {
 		return err
 	}
 	if err := writeExclusive(s.dir, name+keySuffix, sealed); err != nil {
+		return fmt.Errorf("key %s: %w", name, err)
+	}
+	return nil
+}
+
+// Delete removes the named key's file durably. The file only ever held the
+// key sealed under the passphrase-derived key, so what removal leaves on the
+// medium is ciphertext.
+func (s *FileStore) Delete(name string) error {
+	if !nameRE.MatchString(name) {
+		return ErrBadName
+	}
+	err := durable.Remove(s.path(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return ErrNotFound
+	}
+	if err != nil {
 		return fmt.Errorf("key %s: %w", name, err)
 	}
 	return nil

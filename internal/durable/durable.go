@@ -24,6 +24,15 @@ func CreateFile(path string, data []byte, perm fs.FileMode) error {
 	return write(path, data, perm, os.Link)
 }
 
+// Remove deletes path durably: once it returns, a crash cannot bring the
+// file back. A missing file is an error matching fs.ErrNotExist.
+func Remove(path string) error {
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("durable: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
 func write(path string, data []byte, perm fs.FileMode, place func(tmp, path string) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
