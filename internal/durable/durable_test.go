@@ -37,3 +37,19 @@ func TestWriteAndCreate(t *testing.T) {
 		t.Fatalf("temporary files left behind: %v", ents)
 	}
 }
+
+func TestRemove(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := CreateFile(path, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("removed file still there: %v", err)
+	}
+	if err := Remove(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("removing a missing file: %v, want fs.ErrNotExist", err)
+	}
+}
