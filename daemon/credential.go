@@ -150,9 +150,7 @@ func renewPeriod(creds []*credential) time.Duration {
 	return max(p, time.Second)
 }
 
-// renewLoop checks the credentials every period until ctx ends. A failed
-// renewal is retried at the next check; the old certificate stays in use
-// until it expires.
+// renewLoop checks the credentials every period until ctx ends.
 func renewLoop(ctx context.Context, creds []*credential, caURL string, root *x509.Certificate, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -162,16 +160,23 @@ func renewLoop(ctx context.Context, creds []*credential, caURL string, root *x50
 			return
 		case <-t.C:
 		}
-		for _, c := range creds {
-			renewed, err := c.renewIfDue(ctx, caURL, root, time.Now())
-			switch {
-			case err != nil && renewed:
-				log.Warn("certificate renewed; removing its superseded keys failed", "name", c.name, "err", err)
-			case err != nil:
-				log.Warn("certificate renewal failed; will retry", "name", c.name, "err", err)
-			case renewed:
-				log.Info("certificate renewed", "name", c.name, "not_after", c.certificate().NotAfter)
-			}
+		renewDue(ctx, creds, caURL, root, log)
+	}
+}
+
+// renewDue renews the credentials that are due and logs what happened. A
+// failed renewal is retried at the next check; the old certificate stays in
+// use until it expires.
+func renewDue(ctx context.Context, creds []*credential, caURL string, root *x509.Certificate, log *slog.Logger) {
+	for _, c := range creds {
+		renewed, err := c.renewIfDue(ctx, caURL, root, time.Now())
+		switch {
+		case err != nil && renewed:
+			log.Warn("certificate renewed; removing its superseded keys failed", "name", c.name, "err", err)
+		case err != nil:
+			log.Warn("certificate renewal failed; will retry", "name", c.name, "not_after", c.certificate().NotAfter, "err", err)
+		case renewed:
+			log.Info("certificate renewed", "name", c.name, "not_after", c.certificate().NotAfter)
 		}
 	}
 }

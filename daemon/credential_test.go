@@ -2,11 +2,15 @@ package daemon
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +116,69 @@ func TestCredentialRenewsWithANewKey(t *testing.T) {
 	if _, _, err := keyFor(ks, "meter-1", next); !errors.As(err, &hinted) {
 		t.Fatalf("a certificate without its key: %v", err)
 	}
+}
+
+// A gateway restarted while its CA is down starts with its saved certificate
+// even when that certificate is due for renewal (renewDue logs the failure
+// and the loop retries); only an expired one stops it, with a hint.
+func TestEnrolledStartsWithADueCertificateWhileTheCAIsDown(t *testing.T) {
+	now := time.Now()
+	c, err := pki.NewCA("test-ca", p256(t), pki.NewMemState(), now.Add(-30*time.Hour), 31*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := parseConfig(t, "data_dir: "+dir+"\n")
+	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ed25519Key(ks, "gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, err := c.Issue(pki.RoleGateway, "home-1", "", key.Public(), now.Add(-29*time.Hour)) // ends with the CA, in an hour
+	if err != nil || !pki.NeedsRotation(due, now) {
+		t.Fatalf("setup: %v, due %v", err, err == nil && pki.NeedsRotation(due, now))
+	}
+	path := filepath.Join(dir, "gateway.pem")
+	if err := ca.WriteCertificate(path, due); err != nil {
+		t.Fatal(err)
+	}
+	down := &est.Client{BaseURL: "https://127.0.0.1:1"}
+	noToken := func() (string, error) { return "", errors.New("no token needed") }
+	cred, err := enrolled(t.Context(), cfg, ks, down, c.Certificate(), "gateway", "home-1", noToken)
+	if err != nil || !cred.certificate().Equal(due) {
+		t.Fatalf("start with a due certificate and no CA: %v", err)
+	}
+	logs := &syncBuffer{}
+	renewDue(t.Context(), []*credential{cred}, down.BaseURL, c.Certificate(), slog.New(slog.NewTextHandler(logs, nil)))
+	if !cred.certificate().Equal(due) || !strings.Contains(logs.String(), "certificate renewal failed; will retry") {
+		t.Fatalf("renewal against no CA: log %q", logs.String())
+	}
+
+	ended, err := pki.NewCA("ended-ca", p256(t), pki.NewMemState(), now.Add(-2*time.Hour), 119*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, err := ended.Issue(pki.RoleGateway, "home-1", "", key.Public(), now.Add(-90*time.Minute))
+	if err != nil || !now.After(expired.NotAfter) {
+		t.Fatalf("setup: %v", err)
+	}
+	if err := ca.WriteCertificate(path, expired); err != nil {
+		t.Fatal(err)
+	}
+	var h *Hinted
+	if _, err := enrolled(t.Context(), cfg, ks, down, c.Certificate(), "gateway", "home-1", noToken); !errors.As(err, &h) {
+		t.Fatalf("start with an expired certificate: %v, want an error with a hint", err)
+	}
+}
+
+func p256(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -3,9 +3,7 @@ package daemon
 import (
 	"context"
 	"crypto/ecdh"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -21,11 +19,7 @@ import (
 
 func newCA(t *testing.T, now time.Time) *pki.CA {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pki.NewCA("test-ca", k, pki.NewMemState(), now, 24*time.Hour)
+	c, err := pki.NewCA("test-ca", p256(t), pki.NewMemState(), now, 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

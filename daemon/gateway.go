@@ -55,6 +55,7 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("gateway enrolment: %w", err)
 	}
+	renewDue(ctx, []*credential{gwCred}, cfg.CA.URL, root, log)
 	gwID, err := gwCred.identity()
 	if err != nil {
 		return err
@@ -88,6 +89,7 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
+	renewDue(ctx, meterCreds, cfg.CA.URL, root, log)
 	creds := append(meterCreds, gwCred)
 	go renewLoop(ctx, creds, cfg.CA.URL, root, renewPeriod(creds), log)
 	addr, stopHTTP, err := serveHTTP(ctx, cfg.Gateway.HTTP, gatewayHandler(gw, meters), log)
@@ -120,13 +122,18 @@ func httpClient(t *tls.Config) *http.Client {
 }
 
 // enrolled returns the device's credential: the certificate saved in
-// data_dir/<file>.pem with its keystore key, enrolling with a token on first
-// start and renewing over EST when the certificate nears expiry.
+// data_dir/<file>.pem with its keystore key, or one enrolled with a token on
+// first start. Renewing is renewDue's: a CA that is down when a gateway
+// starts must not keep it from metering while its certificate is valid.
 func enrolled(ctx context.Context, cfg *config.Config, ks keystore.Keystore, c *est.Client, root *x509.Certificate,
 	file, name string, token func() (string, error)) (*credential, error) {
 	path := filepath.Join(cfg.DataDir, file+".pem")
 	cert, err := ca.ReadCertificate(path)
 	if err == nil {
+		if now := time.Now(); now.After(cert.NotAfter) {
+			return nil, &Hinted{fmt.Errorf("the certificate in %s expired on %s", path, cert.NotAfter.Format(time.DateTime)),
+				"a CA renews only a valid certificate: remove the file and enrol again with a new token"}
+		}
 		key, gen, err := keyFor(ks, file, cert)
 		if err != nil {
 			return nil, err
@@ -136,11 +143,7 @@ func enrolled(ctx context.Context, cfg *config.Config, ks keystore.Keystore, c *
 		if err := keystore.DeleteBefore(ks, file, gen); err != nil {
 			return nil, err
 		}
-		cred := newCredential(name, file, path, ks, cert, key)
-		if _, err := cred.renewIfDue(ctx, c.BaseURL, root, time.Now()); err != nil {
-			return nil, err
-		}
-		return cred, nil
+		return newCredential(name, file, path, ks, cert, key), nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
