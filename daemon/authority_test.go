@@ -23,6 +23,9 @@ import (
 // with the same CA, and its readings are billed; the head-end's data holds
 // no CA. Restarted without the token file, the head-end serves again with
 // the certificates it saved, and the gateway's readings keep being billed.
+// Restarted while the CA is down, it starts on the CRL it saved and defers
+// the readings whose senders it cannot look up, rejecting none; once the CA
+// is back, they are billed again.
 func TestHeadEndWithAnExternalCA(t *testing.T) {
 	dir := t.TempDir()
 	pass := filepath.Join(dir, "passphrase")
@@ -53,7 +56,7 @@ gateway: {name: home-1, meters: 1, interval: 250ms, headend_url: "http://%s", ht
 `, filepath.Join(dir, "gw"), pass, caAddr, root, gwTokens, busAddr, heHTTP, gwHTTP))
 
 	log := slog.New(slog.NewJSONHandler(&syncBuffer{}, nil))
-	runDaemon(t, RunCA, caCfg, log)
+	stopCA := runDaemon(t, RunCA, caCfg, log)
 	testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error { _, err := os.Stat(svcTokens); return err })
 	stopHeadEnd := runDaemon(t, RunHeadEnd, heCfg, log)
 	accepted := func(atLeast uint64) func() error {
@@ -93,7 +96,23 @@ gateway: {name: home-1, meters: 1, interval: 250ms, headend_url: "http://%s", ht
 	if err := os.Remove(svcTokens); err != nil {
 		t.Fatal(err)
 	}
+	stopHeadEnd = runDaemon(t, RunHeadEnd, heCfg, log)
+	testnet.Eventually(t, 30*time.Second, 100*time.Millisecond, accepted(4))
+
+	stopHeadEnd()
+	stopCA()
 	runDaemon(t, RunHeadEnd, heCfg, log)
+	testnet.Eventually(t, 30*time.Second, 100*time.Millisecond, func() error {
+		var st headend.Stats
+		if err := getJSON("http://"+heHTTP+"/stats", &st); err != nil {
+			return err
+		}
+		if st.Deferred == 0 || st.Rejected != 0 || st.Accepted != 0 {
+			return fmt.Errorf("head-end stats %+v, want readings deferred, none rejected or accepted", st)
+		}
+		return nil
+	})
+	runDaemon(t, RunCA, caCfg, log)
 	testnet.Eventually(t, 30*time.Second, 100*time.Millisecond, accepted(4))
 	stopGateway()
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/usapp/usapp/computing/keystore"
 	"github.com/usapp/usapp/config"
 	"github.com/usapp/usapp/framework"
+	"github.com/usapp/usapp/internal/durable"
 	"github.com/usapp/usapp/platform/bus"
 	"github.com/usapp/usapp/platform/store"
 	"github.com/usapp/usapp/roles/ca"
@@ -56,14 +58,15 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 
 	estc := &est.Client{BaseURL: auth.url, HTTP: httpClient(clientTLS(root))}
 	resolver := headend.NewResolver(auth.verifier, headend.ESTDirectory(estc))
-	crl, err := estc.CRL(ctx)
+	crls := keptCRL{fetch: estc.CRL, path: filepath.Join(cfg.DataDir, "crl.der")}
+	crl, err := crls.first(ctx, log)
 	if err != nil {
-		return fmt.Errorf("headend: first CRL: %w", err)
-	}
-	if err := resolver.SetCRL(crl, time.Now()); err != nil {
 		return err
 	}
-	go resolver.WatchCRL(ctx, estc.CRL, time.Now, time.Minute, log)
+	if err := resolver.SetCRL(crl, time.Now()); err != nil {
+		return fmt.Errorf("headend: CRL: %w", err)
+	}
+	go resolver.WatchCRL(ctx, crls.Fetch, time.Now, time.Minute, log)
 	// The bus starts after the first CRL: with an external CA it checks
 	// clients with the resolver's verifier.
 	busURL, stopBus, err := startBus(cfg, auth, log)
@@ -100,6 +103,38 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	defer stopHTTP()
 	log.Info("head-end ready", "http", addr.String(), "bus", busURL, "ca", auth.url, "store", st.Dialect())
 	return he.Run(ctx)
+}
+
+// keptCRL fetches the CA's CRL and keeps the last one it got in a file, so
+// that a head-end restarted while its CA is down can start on it while it is
+// current (SetCRL checks its signature and its NextUpdate).
+type keptCRL struct {
+	fetch func(context.Context) ([]byte, error)
+	path  string
+}
+
+// Fetch fetches the CRL and saves it.
+func (k keptCRL) Fetch(ctx context.Context) ([]byte, error) {
+	der, err := k.fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return der, durable.WriteFile(k.path, der, 0o644)
+}
+
+// first is the CRL to start on: the CA's, or the saved one if the CA does
+// not answer.
+func (k keptCRL) first(ctx context.Context, log *slog.Logger) ([]byte, error) {
+	der, err := k.Fetch(ctx)
+	if err == nil {
+		return der, nil
+	}
+	saved, rerr := os.ReadFile(k.path)
+	if rerr != nil {
+		return nil, fmt.Errorf("headend: first CRL: %w", err)
+	}
+	log.Warn("the CA does not answer; starting on the saved CRL", "file", k.path, "err", err)
+	return saved, nil
 }
 
 // headEndIdentity loads the head-end's certificate, issuing one from the
