@@ -38,8 +38,9 @@ type headEndAuthority struct {
 	// busVerifier checks the bus's clients; the embedded CA's own verifier
 	// sees a revocation at once.
 	busVerifier *pki.Verifier
-	busCert     func(hosts []string) (*x509.Certificate, ed25519.PrivateKey, error)
-	stop        func()
+	// busCert certifies the bus's key for hosts.
+	busCert func(hosts []string, key ed25519.PrivateKey) (*x509.Certificate, error)
+	stop    func()
 }
 
 // openAuthority starts the embedded CA or reaches the one at ca.url.
@@ -59,13 +60,8 @@ func openAuthority(ctx context.Context, cfg *config.Config, ks keystore.Keystore
 	root := auth.CA().Certificate()
 	return &headEndAuthority{url: auth.URL(), root: root, id: id, key: key,
 		verifier: pki.NewVerifier(root), busVerifier: auth.Verifier(),
-		busCert: func(hosts []string) (*x509.Certificate, ed25519.PrivateKey, error) {
-			key, err := ed25519Key(ks, "bus-tls")
-			if err != nil {
-				return nil, nil, err
-			}
-			cert, err := auth.CA().IssueServer(pki.RoleBus, "bus", hosts, key.Public(), time.Now())
-			return cert, key, err
+		busCert: func(hosts []string, key ed25519.PrivateKey) (*x509.Certificate, error) {
+			return auth.CA().IssueServer(pki.RoleBus, "bus", hosts, key.Public(), time.Now())
 		},
 		stop: func() { auth.Shutdown(context.Background()) },
 	}, nil
@@ -98,14 +94,9 @@ func externalAuthority(ctx context.Context, cfg *config.Config, ks keystore.Keys
 	}
 	v := pki.NewVerifier(root)
 	return &headEndAuthority{url: cfg.CA.URL, root: root, id: id, key: key, verifier: v, busVerifier: v,
-		busCert: func(hosts []string) (*x509.Certificate, ed25519.PrivateKey, error) {
-			key, err := ed25519Key(ks, "bus-tls")
-			if err != nil {
-				return nil, nil, err
-			}
-			cert, err := serviceCert(ctx, anon, root, service{role: pki.RoleBus, name: "bus", hosts: hosts, key: key,
+		busCert: func(hosts []string, key ed25519.PrivateKey) (*x509.Certificate, error) {
+			return serviceCert(ctx, anon, root, service{role: pki.RoleBus, name: "bus", hosts: hosts, key: key,
 				path: filepath.Join(cfg.DataDir, "bus.pem"), tokenFile: cfg.CA.TokenFile})
-			return cert, key, err
 		},
 		stop: func() {},
 	}, nil
@@ -131,9 +122,10 @@ func serviceCert(ctx context.Context, anon *est.Client, root *x509.Certificate, 
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
+	usable := err == nil && usableService(cert, root, s)
 	switch {
-	case err == nil && usableService(cert, root, s) && !pki.NeedsRotation(cert, time.Now()):
-	case err == nil && usableService(cert, root, s):
+	case usable && !pki.NeedsRotation(cert, time.Now()):
+	case usable:
 		authed := &est.Client{BaseURL: anon.BaseURL, HTTP: httpClient(clientTLS(root, tlsCert(cert, s.key)))}
 		if cert, err = authed.Reenroll(ctx, s.key, s.name); err != nil {
 			return nil, fmt.Errorf("renew the %s certificate: %w", s.role, err)

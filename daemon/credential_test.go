@@ -147,7 +147,7 @@ func TestEnrolledStartsWithADueCertificateWhileTheCAIsDown(t *testing.T) {
 	}
 	down := &est.Client{BaseURL: "https://127.0.0.1:1"}
 	noToken := func() (string, error) { return "", errors.New("no token needed") }
-	cred, err := enrolled(t.Context(), cfg, ks, down, c.Certificate(), "gateway", "home-1", noToken)
+	cred, err := enrolled(t.Context(), cfg, ks, down, "gateway", "home-1", noToken)
 	if err != nil || !cred.certificate().Equal(due) {
 		t.Fatalf("start with a due certificate and no CA: %v", err)
 	}
@@ -169,7 +169,7 @@ func TestEnrolledStartsWithADueCertificateWhileTheCAIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	var h *Hinted
-	if _, err := enrolled(t.Context(), cfg, ks, down, c.Certificate(), "gateway", "home-1", noToken); !errors.As(err, &h) {
+	if _, err := enrolled(t.Context(), cfg, ks, down, "gateway", "home-1", noToken); !errors.As(err, &h) {
 		t.Fatalf("start with an expired certificate: %v, want an error with a hint", err)
 	}
 }

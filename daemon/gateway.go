@@ -51,7 +51,7 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return &Hinted{err, "ca.root_file must hold the PEM root the CA wrote (its data_dir/ca/ca.pem)"}
 	}
 	anon := &est.Client{BaseURL: cfg.CA.URL, HTTP: httpClient(clientTLS(root))}
-	gwCred, err := enrolled(ctx, cfg, ks, anon, root, "gateway", cfg.Gateway.Name, func() (string, error) { return readToken(cfg.CA.TokenFile) })
+	gwCred, err := enrolled(ctx, cfg, ks, anon, "gateway", cfg.Gateway.Name, func() (string, error) { return readToken(cfg.CA.TokenFile) })
 	if err != nil {
 		return fmt.Errorf("gateway enrolment: %w", err)
 	}
@@ -125,12 +125,12 @@ func httpClient(t *tls.Config) *http.Client {
 // data_dir/<file>.pem with its keystore key, or one enrolled with a token on
 // first start. Renewing is renewDue's: a CA that is down when a gateway
 // starts must not keep it from metering while its certificate is valid.
-func enrolled(ctx context.Context, cfg *config.Config, ks keystore.Keystore, c *est.Client, root *x509.Certificate,
+func enrolled(ctx context.Context, cfg *config.Config, ks keystore.Keystore, c *est.Client,
 	file, name string, token func() (string, error)) (*credential, error) {
 	path := filepath.Join(cfg.DataDir, file+".pem")
 	cert, err := ca.ReadCertificate(path)
 	if err == nil {
-		if now := time.Now(); now.After(cert.NotAfter) {
+		if time.Now().After(cert.NotAfter) {
 			return nil, &Hinted{fmt.Errorf("the certificate in %s expired on %s", path, cert.NotAfter.Format(time.DateTime)),
 				"a CA renews only a valid certificate: remove the file and enrol again with a new token"}
 		}
@@ -240,7 +240,7 @@ func startMeters(ctx context.Context, cfg *config.Config, ks keystore.Keystore, 
 	)
 	for i := range cfg.Gateway.Meters {
 		name := fmt.Sprintf("%s-meter-%d", cfg.Gateway.Name, i+1)
-		cred, err := enrolled(ctx, cfg, ks, anon, root, fmt.Sprintf("meter-%d", i+1), name,
+		cred, err := enrolled(ctx, cfg, ks, anon, fmt.Sprintf("meter-%d", i+1), name,
 			func() (string, error) { return authed.MeterToken(ctx, name) })
 		if err != nil {
 			return nil, nil, fmt.Errorf("meter %d: %w", i+1, err)

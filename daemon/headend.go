@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdh"
 	"crypto/ed25519"
@@ -58,8 +59,8 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 
 	estc := &est.Client{BaseURL: auth.url, HTTP: httpClient(clientTLS(root))}
 	resolver := headend.NewResolver(auth.verifier, headend.ESTDirectory(estc))
-	crls := keptCRL{fetch: estc.CRL, path: filepath.Join(cfg.DataDir, "crl.der")}
-	crl, err := crls.first(ctx, log)
+	crls := &keptCRL{fetch: estc.CRL, path: filepath.Join(cfg.DataDir, "crl.der"), log: log}
+	crl, err := crls.first(ctx)
 	if err != nil {
 		return err
 	}
@@ -69,7 +70,7 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	go resolver.WatchCRL(ctx, crls.Fetch, time.Now, time.Minute, log)
 	// The bus starts after the first CRL: with an external CA it checks
 	// clients with the resolver's verifier.
-	busURL, stopBus, err := startBus(cfg, auth, log)
+	busURL, stopBus, err := startBus(cfg, ks, auth, log)
 	if err != nil {
 		return err
 	}
@@ -111,20 +112,29 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 type keptCRL struct {
 	fetch func(context.Context) ([]byte, error)
 	path  string
+	saved []byte // what the file holds, so that an unchanged list is not written again
+	log   *slog.Logger
 }
 
-// Fetch fetches the CRL and saves it.
-func (k keptCRL) Fetch(ctx context.Context) ([]byte, error) {
+// Fetch fetches the CRL and saves it when it changed (the CA re-signs it
+// well before NextUpdate, not at every fetch). The copy is a fallback: a
+// failure to save it is logged, and the fetched list is used all the same.
+func (k *keptCRL) Fetch(ctx context.Context) ([]byte, error) {
 	der, err := k.fetch(ctx)
-	if err != nil {
-		return nil, err
+	if err != nil || bytes.Equal(der, k.saved) {
+		return der, err
 	}
-	return der, durable.WriteFile(k.path, der, 0o644)
+	if err := durable.WriteFile(k.path, der, 0o644); err != nil {
+		k.log.Warn("saving the CRL failed; a restart while the CA is down may not start", "file", k.path, "err", err)
+		return der, nil
+	}
+	k.saved = der
+	return der, nil
 }
 
 // first is the CRL to start on: the CA's, or the saved one if the CA does
 // not answer.
-func (k keptCRL) first(ctx context.Context, log *slog.Logger) ([]byte, error) {
+func (k *keptCRL) first(ctx context.Context) ([]byte, error) {
 	der, err := k.Fetch(ctx)
 	if err == nil {
 		return der, nil
@@ -133,7 +143,7 @@ func (k keptCRL) first(ctx context.Context, log *slog.Logger) ([]byte, error) {
 	if rerr != nil {
 		return nil, fmt.Errorf("headend: first CRL: %w", err)
 	}
-	log.Warn("the CA does not answer; starting on the saved CRL", "file", k.path, "err", err)
+	k.log.Warn("the CA does not answer; starting on the saved CRL", "file", k.path, "err", err)
 	return saved, nil
 }
 
@@ -159,11 +169,15 @@ func headEndIdentity(cfg *config.Config, ks keystore.Keystore, c *pki.CA) (pki.I
 }
 
 // startBus starts the embedded bus unless bus.url names an external one.
-func startBus(cfg *config.Config, auth *headEndAuthority, log *slog.Logger) (string, func(), error) {
+func startBus(cfg *config.Config, ks keystore.Keystore, auth *headEndAuthority, log *slog.Logger) (string, func(), error) {
 	if cfg.Bus.URL != "" {
 		return cfg.Bus.URL, func() {}, nil
 	}
-	cert, key, err := auth.busCert(hostsOf(cfg.Bus.Listen))
+	key, err := ed25519Key(ks, "bus-tls")
+	if err != nil {
+		return "", nil, err
+	}
+	cert, err := auth.busCert(hostsOf(cfg.Bus.Listen), key)
 	if err != nil {
 		return "", nil, err
 	}
