@@ -112,6 +112,11 @@ type CA struct {
 	// gateways and meters (default 8760h, a year; at least 90s). Devices
 	// renew in the last fifth of it, with a new key each time.
 	DeviceValidity Duration `yaml:"device_validity"`
+	// ServiceValidity is the life of the certificates a CA issues to the
+	// serving roles: the head-end, its bus and the CA's own HTTPS (default
+	// a year; at least 90s). They renew in the last fifth of it, with the
+	// same key: gateways hold the head-end's key from its bundle.
+	ServiceValidity Duration `yaml:"service_validity"`
 }
 
 // Bus configures NATS.

@@ -425,17 +425,20 @@ func TestGatewayHEMSEveryProblemAtItsKey(t *testing.T) {
 	}
 }
 
-// ca.device_validity is a year when unset; a life so short that a
-// certificate would be due for renewal when issued is a problem at its key.
-func TestDeviceValidity(t *testing.T) {
-	c, _, err := Parse([]byte("ca:\n  device_validity: 2m\n"), "c.yaml")
-	if err != nil || time.Duration(c.CA.DeviceValidity) != 2*time.Minute {
+// ca.device_validity and ca.service_validity are a year when unset; a life
+// so short that a certificate would be due for renewal when issued is a
+// problem at its key.
+func TestValidity(t *testing.T) {
+	c, _, err := Parse([]byte("ca:\n  device_validity: 2m\n  service_validity: 3m\n"), "c.yaml")
+	if err != nil || time.Duration(c.CA.DeviceValidity) != 2*time.Minute || time.Duration(c.CA.ServiceValidity) != 3*time.Minute {
 		t.Fatalf("%v %v", c, err)
 	}
-	for _, bad := range []string{"60s", "-1h", "100000h"} {
-		_, _, err := Parse([]byte("ca:\n  device_validity: "+bad+"\n"), "config.yaml")
-		if got := problemsOf(t, err); !reflect.DeepEqual(got, []where{{2, "ca.device_validity"}}) {
-			t.Fatalf("%s: %v", bad, err)
+	for _, key := range []string{"device_validity", "service_validity"} {
+		for _, bad := range []string{"60s", "-1h", "100000h"} {
+			_, _, err := Parse([]byte("ca:\n  "+key+": "+bad+"\n"), "config.yaml")
+			if got := problemsOf(t, err); !reflect.DeepEqual(got, []where{{2, "ca." + key}}) {
+				t.Fatalf("%s %s: %v", key, bad, err)
+			}
 		}
 	}
 }

@@ -34,10 +34,10 @@ const (
 	maxMeters = 64
 )
 
-// Bounds on ca.device_validity (see deviceValidity).
+// Bounds on ca.device_validity and ca.service_validity (see validity).
 const (
-	minDeviceValidity = 90 * time.Second
-	maxDeviceValidity = 10 * 365 * 24 * time.Hour
+	minValidity = 90 * time.Second
+	maxValidity = 10 * 365 * 24 * time.Hour
 )
 
 // Validate checks the configuration and returns a *ValidationError listing
@@ -67,7 +67,8 @@ func (c *Config) Validate() error {
 	v.hostPort("headend.http", c.HeadEnd.HTTP, false)
 	v.positive("headend.ack_wait", int64(c.HeadEnd.AckWait))
 	v.between("ca.gateway_tokens", int64(c.CA.GatewayTokens), 0, maxHomes)
-	v.deviceValidity(time.Duration(c.CA.DeviceValidity))
+	v.validity("ca.device_validity", time.Duration(c.CA.DeviceValidity))
+	v.validity("ca.service_validity", time.Duration(c.CA.ServiceValidity))
 	v.nonEmpty("gateway.name", c.Gateway.Name)
 	v.between("gateway.meters", int64(c.Gateway.Meters), 1, maxMeters)
 	v.positive("gateway.interval", int64(c.Gateway.Interval))
@@ -119,13 +120,13 @@ func (v *validation) positive(path string, val int64) {
 	}
 }
 
-// deviceValidity checks ca.device_validity: zero (the default) or long
-// enough that a certificate is not due for renewal when issued. It is valid
-// from pki's 5-minute backdate before issue and due in its last fifth, so a
-// life under 75s would be due at once.
-func (v *validation) deviceValidity(d time.Duration) {
-	if d != 0 && (d < minDeviceValidity || d > maxDeviceValidity) {
-		v.add("ca.device_validity", "must be between %v and %v (or 0 for a year)", minDeviceValidity, maxDeviceValidity)
+// validity checks a certificate life: zero (the default) or long enough
+// that a certificate is not due for renewal when issued. It is valid from
+// pki's 5-minute backdate before issue and due in its last fifth, so a life
+// under 75s would be due at once.
+func (v *validation) validity(path string, d time.Duration) {
+	if d != 0 && (d < minValidity || d > maxValidity) {
+		v.add(path, "must be between %v and %v (or 0 for a year)", minValidity, maxValidity)
 	}
 }
 

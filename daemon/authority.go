@@ -21,9 +21,9 @@ import (
 )
 
 // headEndAuthority is what the head-end needs of its CA (A1): the root,
-// where the CA answers (directory, CRL), the head-end's own certificate, a
-// certificate for the bus it embeds, and the verifiers its resolver and its
-// bus check devices with. The CA runs inside the head-end unless ca.url
+// where the CA answers (directory, CRL, renewals), the head-end's own
+// credential, a certificate for the bus it embeds, and the verifiers its
+// resolver and its bus check devices with. The CA runs inside the head-end unless ca.url
 // names one elsewhere (`usapp serve ca`): separating the two keeps the
 // issuing key off the machine that faces the gateways, as deployed metering
 // PKIs (Germany's SM-PKI, Great Britain's SMKI) run their CAs as systems of
@@ -31,8 +31,7 @@ import (
 type headEndAuthority struct {
 	url  string
 	root *x509.Certificate
-	id   pki.Identity
-	key  ed25519.PrivateKey
+	head *credential
 	// verifier is the resolver's: its CRL is kept fresh from the CA's.
 	verifier *pki.Verifier
 	// busVerifier checks the bus's clients; the embedded CA's own verifier
@@ -52,13 +51,13 @@ func openAuthority(ctx context.Context, cfg *config.Config, ks keystore.Keystore
 	if err != nil {
 		return nil, err
 	}
-	id, key, err := headEndIdentity(cfg, ks, auth.CA())
+	head, err := headEndCredential(cfg, ks, auth.CA())
 	if err != nil {
 		auth.Shutdown(context.Background())
 		return nil, err
 	}
 	root := auth.CA().Certificate()
-	return &headEndAuthority{url: auth.URL(), root: root, id: id, key: key,
+	return &headEndAuthority{url: auth.URL(), root: root, head: head,
 		verifier: pki.NewVerifier(root), busVerifier: auth.Verifier(),
 		busCert: func(hosts []string, key ed25519.PrivateKey) (*x509.Certificate, error) {
 			return auth.CA().IssueServer(pki.RoleBus, "bus", hosts, key.Public(), time.Now())
@@ -83,17 +82,15 @@ func externalAuthority(ctx context.Context, cfg *config.Config, ks keystore.Keys
 	if err != nil {
 		return nil, err
 	}
+	path := filepath.Join(cfg.DataDir, "headend.pem")
 	cert, err := serviceCert(ctx, anon, root, service{role: pki.RoleHeadEnd, name: cfg.HeadEnd.Name, key: key,
-		path: filepath.Join(cfg.DataDir, "headend.pem"), tokenFile: cfg.CA.TokenFile})
-	if err != nil {
-		return nil, err
-	}
-	id, err := pki.IdentityOf(cert)
+		path: path, tokenFile: cfg.CA.TokenFile})
 	if err != nil {
 		return nil, err
 	}
 	v := pki.NewVerifier(root)
-	return &headEndAuthority{url: cfg.CA.URL, root: root, id: id, key: key, verifier: v, busVerifier: v,
+	return &headEndAuthority{url: cfg.CA.URL, root: root, head: newServiceCredential(cfg.HeadEnd.Name, path, cert, key),
+		verifier: v, busVerifier: v,
 		busCert: func(hosts []string, key ed25519.PrivateKey) (*x509.Certificate, error) {
 			return serviceCert(ctx, anon, root, service{role: pki.RoleBus, name: "bus", hosts: hosts, key: key,
 				path: filepath.Join(cfg.DataDir, "bus.pem"), tokenFile: cfg.CA.TokenFile})
@@ -113,27 +110,17 @@ type service struct {
 }
 
 // serviceCert returns s's certificate: the one saved at s.path while it is
-// this CA's, for s.key, unexpired and of s.role; renewed with the same key in
-// the last fifth of its life (a service's key is in what its peers fetched
-// at their start, so it does not change under them); enrolled with the token
-// for s.role otherwise.
+// this CA's, for s.key, unexpired and of s.role, else one enrolled with the
+// token for s.role. Renewing is the head-end's renewal loop's (with the same
+// key: a service's key is in what its peers fetched at their start), so that
+// a CA that is down when the head-end starts does not keep it from serving
+// while its certificate is valid.
 func serviceCert(ctx context.Context, anon *est.Client, root *x509.Certificate, s service) (*x509.Certificate, error) {
 	cert, err := ca.ReadCertificate(s.path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	usable := err == nil && usableService(cert, root, s)
-	switch {
-	case usable && !pki.NeedsRotation(cert, time.Now()):
-	case usable:
-		authed := &est.Client{BaseURL: anon.BaseURL, HTTP: httpClient(clientTLS(root, tlsCert(cert, s.key)))}
-		if cert, err = authed.Reenroll(ctx, s.key, s.name); err != nil {
-			return nil, fmt.Errorf("renew the %s certificate: %w", s.role, err)
-		}
-		if err := ca.WriteCertificate(s.path, cert); err != nil {
-			return nil, err
-		}
-	default:
+	if err != nil || !usableService(cert, root, s) {
 		tok, err := serviceToken(s.tokenFile, s.role)
 		if err != nil {
 			return nil, err

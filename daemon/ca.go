@@ -46,6 +46,7 @@ func startCA(cfg *config.Config, ks keystore.Keystore, log *slog.Logger) (*ca.Au
 		return nil, fmt.Errorf("ca: %w", err)
 	}
 	auth.CA().DeviceValidity = time.Duration(cfg.CA.DeviceValidity)
+	auth.CA().ServiceValidity = time.Duration(cfg.CA.ServiceValidity)
 	key, err := ed25519Key(ks, "ca-tls")
 	if err != nil {
 		return nil, err

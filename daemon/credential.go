@@ -17,28 +17,39 @@ import (
 	"github.com/usapp/usapp/roles/ca"
 )
 
-// credential is a device's certificate and key while the daemon runs. TLS
-// clients read both at every handshake, so a renewal takes effect at the next
-// connection (the bus client's reconnect, the next EST request) without a
-// restart.
+// credential is a device's or a service's certificate and key while the
+// daemon runs. TLS peers read both at every handshake, so a renewal takes
+// effect at the next connection (the bus client's reconnect, the next EST
+// request, the next client of a server) without a restart. pki.CA.Renew
+// keeps the identity, so an LFDI others hold stays valid.
 //
-// Each renewal is made with a new key (pki.CA.Renew keeps the identity), as
-// the BSI's smart-metering PKI asks of a gateway (TR-03109-4): a key then
-// signs for one certificate's life at most. The keys are kept in the keystore
-// as generations of base: base for the first, base.k2, base.k3, ... for each
-// renewal; the certificate file says which one is current.
+// A device renews with a new key each time, as the BSI's smart-metering PKI
+// asks of a gateway (TR-03109-4): a key then signs for one certificate's
+// life at most. The keys are kept in the keystore as generations of base:
+// base for the first, base.k2, base.k3, ... for each renewal; the
+// certificate file says which one is current. A service (the head-end, its
+// bus) renews with the same key: the head-end's is in the bundle every
+// gateway fetched at its start.
 type credential struct {
-	name string // the certificate's name, for the CSR
-	base string // the keystore name of the first key
-	path string // where the certificate is kept (PEM)
-	ks   keystore.Keystore
-	cur  atomic.Pointer[tls.Certificate]
+	name    string // the certificate's name, for the CSR
+	base    string // the keystore name of the first key
+	path    string // where the certificate is kept (PEM)
+	ks      keystore.Keystore
+	sameKey bool // a service's: renewed with the key it has
+	cur     atomic.Pointer[tls.Certificate]
 	// rekeyed, when set, is told each new key: the meter signs with it.
 	rekeyed func(ed25519.PrivateKey)
 }
 
 func newCredential(name, base, path string, ks keystore.Keystore, cert *x509.Certificate, key ed25519.PrivateKey) *credential {
 	c := &credential{name: name, base: base, path: path, ks: ks}
+	c.set(cert, key)
+	return c
+}
+
+// newServiceCredential is a service's credential, renewed with the same key.
+func newServiceCredential(name, path string, cert *x509.Certificate, key ed25519.PrivateKey) *credential {
+	c := &credential{name: name, path: path, sameKey: true}
 	c.set(cert, key)
 	return c
 }
@@ -64,8 +75,13 @@ func (c *credential) tlsConfig(root *x509.Certificate) *tls.Config {
 	return t
 }
 
-// renewIfDue renews the certificate over EST with a new key when it is in the
-// last part of its validity (pki.NeedsRotation at now), and saves it. The key
+// serverCertificate serves the current certificate (tls.Config.GetCertificate).
+func (c *credential) serverCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return c.cur.Load(), nil
+}
+
+// renewIfDue renews the certificate over EST when it is in the last part of
+// its validity (pki.NeedsRotation at now), and saves it. A device's new key
 // is in the keystore before the CA sees it, and the certificate is saved
 // before it is used, so a crash at any point leaves a certificate and its key
 // on disk (keyFor finds it). The superseded keys are destroyed last: the
@@ -75,9 +91,12 @@ func (c *credential) renewIfDue(ctx context.Context, caURL string, root *x509.Ce
 	if !pki.NeedsRotation(c.certificate(), now) {
 		return false, nil
 	}
-	key, gen, err := nextKey(c.ks, c.base, c.key().Public())
-	if err != nil {
-		return false, fmt.Errorf("renew %s: %w", c.name, err)
+	key, gen := c.key(), 0
+	if !c.sameKey {
+		var err error
+		if key, gen, err = nextKey(c.ks, c.base, c.key().Public()); err != nil {
+			return false, fmt.Errorf("renew %s: %w", c.name, err)
+		}
 	}
 	client := &est.Client{BaseURL: caURL, HTTP: httpClient(c.tlsConfig(root))}
 	cert, err := client.Reenroll(ctx, key, c.name)
@@ -88,6 +107,9 @@ func (c *credential) renewIfDue(ctx context.Context, caURL string, root *x509.Ce
 		return false, err
 	}
 	c.set(cert, key)
+	if c.sameKey {
+		return true, nil
+	}
 	if c.rekeyed != nil {
 		c.rekeyed(key)
 	}

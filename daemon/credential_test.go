@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -181,4 +182,111 @@ func p256(t *testing.T) *ecdsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// A service renews with the key it has (gateways hold the head-end's key
+// from its bundle) and keeps its identity and host names; its credential
+// touches no keystore.
+func TestServiceCredentialRenewsWithTheSameKey(t *testing.T) {
+	clk := clock.NewSim(time.Now())
+	dir := t.TempDir()
+	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := ca.Open(ca.Config{Name: "test CA", DataDir: filepath.Join(dir, "ca"), Listen: "127.0.0.1:0",
+		Hosts: []string{"127.0.0.1"}, Clock: clk}, ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srvKey, _ := ed25519.GenerateKey(rand.Reader)
+	if err := auth.Start(srvKey); err != nil {
+		t.Fatal(err)
+	}
+	defer auth.Shutdown(context.Background())
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	first, err := auth.CA().IssueServer(pki.RoleBus, "bus", []string{"127.0.0.1"}, key.Public(), clk.Now().Add(-300*24*time.Hour))
+	if err != nil || !pki.NeedsRotation(first, clk.Now()) {
+		t.Fatalf("setup: %v", err)
+	}
+	path := filepath.Join(dir, "bus.pem")
+	cred := newServiceCredential("bus", path, first, key)
+	root := auth.CA().Certificate()
+	renewed, err := cred.renewIfDue(t.Context(), auth.URL(), root, clk.Now())
+	if err != nil || !renewed {
+		t.Fatalf("renewed %v: %v", renewed, err)
+	}
+	got := cred.certificate()
+	if !got.PublicKey.(ed25519.PublicKey).Equal(key.Public()) || !cred.key().Equal(key) {
+		t.Fatal("a service's renewal changed its key")
+	}
+	was, _ := pki.IdentityOf(first)
+	id, err := pki.IdentityOf(got)
+	if err != nil || id.LFDI != was.LFDI || id.Role != pki.RoleBus || got.VerifyHostname("127.0.0.1") != nil {
+		t.Fatalf("renewed: identity %+v (was %s), hosts %v: %v", id, was.LFDI, got.IPAddresses, err)
+	}
+	if saved := readCert(t, path); !saved.Equal(got) {
+		t.Fatal("the renewal is not saved")
+	}
+	if tc, _ := cred.serverCertificate(nil); !tc.Leaf.Equal(got) {
+		t.Fatal("the server does not present the renewal")
+	}
+}
+
+// The embedded CA's head-end keeps a saved certificate that is only due
+// (the renewal loop renews it and keeps its identity), and issues a new one
+// when the saved one is expired, another CA's or for another key.
+func TestHeadEndCredential(t *testing.T) {
+	now := time.Now()
+	c, err := pki.NewCA("test-ca", p256(t), pki.NewMemState(), now.Add(-400*24*time.Hour), 800*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := parseConfig(t, "data_dir: "+dir+"\n")
+	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ed25519Key(ks, "headend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := pki.NewCA("other-ca", p256(t), pki.NewMemState(), now.Add(-time.Hour), 800*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
+	issue := func(c *pki.CA, pub ed25519.PublicKey, at time.Time) *x509.Certificate {
+		cert, err := c.Issue(pki.RoleHeadEnd, "headend", "", pub, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cert
+	}
+	path := filepath.Join(dir, "headend.pem")
+	for _, tc := range []struct {
+		what  string
+		saved *x509.Certificate
+		kept  bool
+	}{
+		{"due", issue(c, key.Public().(ed25519.PublicKey), now.Add(-300*24*time.Hour)), true},
+		{"expired", issue(c, key.Public().(ed25519.PublicKey), now.Add(-370*24*time.Hour)), false},
+		{"another CA's", issue(other, key.Public().(ed25519.PublicKey), now), false},
+		{"for another key", issue(c, otherKey.Public().(ed25519.PublicKey), now), false},
+	} {
+		if err := ca.WriteCertificate(path, tc.saved); err != nil {
+			t.Fatal(err)
+		}
+		cred, err := headEndCredential(cfg, ks, c)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.what, err)
+		}
+		if got := cred.certificate(); got.Equal(tc.saved) != tc.kept {
+			t.Errorf("%s certificate: kept %v, want %v", tc.what, got.Equal(tc.saved), tc.kept)
+		}
+		if _, err := pki.NewVerifier(c.Certificate()).Verify(cred.certificate(), now); err != nil {
+			t.Errorf("%s: the head-end starts with %v", tc.what, err)
+		}
+	}
 }

@@ -168,6 +168,7 @@ type pair struct {
 	gwHTTP, heHTTP string // their HTTP addresses
 	heDir          string // the head-end's data directory
 	gw             *config.Config
+	stopGW         func()
 	logs           *syncBuffer // the log both write
 }
 
@@ -207,7 +208,7 @@ gateway:
 	log := slog.New(slog.NewJSONHandler(p.logs, nil))
 	runDaemon(t, RunHeadEnd, heCfg, log)
 	testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error { return getJSON("http://"+p.heHTTP+"/stats", &map[string]any{}) })
-	runDaemon(t, RunGateway, gwCfg, log)
+	p.stopGW = runDaemon(t, RunGateway, gwCfg, log)
 	p.gw = gwCfg
 	return p
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdh"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
@@ -42,7 +41,11 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return err
 	}
 	defer auth.stop()
-	id, key, root := auth.id, auth.key, auth.root
+	root := auth.root
+	id, err := auth.head.identity()
+	if err != nil {
+		return err
+	}
 	hpke, err := x25519Key(ks, "headend-hpke")
 	if err != nil {
 		return err
@@ -70,22 +73,30 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	go resolver.WatchCRL(ctx, crls.Fetch, time.Now, time.Minute, log)
 	// The bus starts after the first CRL: with an external CA it checks
 	// clients with the resolver's verifier.
-	busURL, stopBus, err := startBus(cfg, ks, auth, log)
+	busURL, busCred, stopBus, err := startBus(cfg, ks, auth, log)
 	if err != nil {
 		return err
 	}
 	defer stopBus()
+	// The head-end's certificate, and its bus's, renew while it runs: each
+	// is presented at every handshake from its credential.
+	creds := []*credential{auth.head}
+	if busCred != nil {
+		creds = append(creds, busCred)
+	}
+	renewDue(ctx, creds, auth.url, root, log)
+	go renewLoop(ctx, creds, auth.url, root, renewPeriod(creds), log)
 
 	opener, err := envelope.NewOpener(envelope.OpenerConfig{Key: hpke, Keys: resolver, MaxAge: time.Duration(cfg.HeadEnd.MaxAge)})
 	if err != nil {
 		return err
 	}
 	ing, err := headend.NewIngester(ctx, headend.IngesterConfig{Opener: opener, Store: st, Resolver: resolver,
-		Origin: cfg.HeadEnd.Origin, Self: id.LFDI, Key: key, Log: log.With("role", "headend")})
+		Origin: cfg.HeadEnd.Origin, Self: id.LFDI, Key: auth.head.key(), Log: log.With("role", "headend")})
 	if err != nil {
 		return err
 	}
-	conn, err := bus.Connect(ctx, bus.ClientConfig{URL: busURL, TLS: clientTLS(root, tlsCert(id.Cert, key)),
+	conn, err := bus.Connect(ctx, bus.ClientConfig{URL: busURL, TLS: auth.head.tlsConfig(root),
 		Identity: id.LFDI, Name: "headend", Log: log})
 	if err != nil {
 		return err
@@ -96,7 +107,9 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	bundle := NewHeadEndBundle(cfg.HeadEnd.Origin, id.Cert, key, hpke.PublicKey())
+	bundle := func() HeadEndBundle {
+		return NewHeadEndBundle(cfg.HeadEnd.Origin, auth.head.certificate(), auth.head.key(), hpke.PublicKey())
+	}
 	addr, stopHTTP, err := serveHTTP(ctx, cfg.HeadEnd.HTTP, headEndHandler(he, bundle), log)
 	if err != nil {
 		return err
@@ -147,48 +160,53 @@ func (k *keptCRL) first(ctx context.Context) ([]byte, error) {
 	return saved, nil
 }
 
-// headEndIdentity loads the head-end's certificate, issuing one from the
-// embedded CA on first start and again when it nears expiry.
-func headEndIdentity(cfg *config.Config, ks keystore.Keystore, c *pki.CA) (pki.Identity, ed25519.PrivateKey, error) {
+// headEndCredential loads the head-end's certificate, issuing one from the
+// embedded CA on first start, and again when the saved one is not this CA's,
+// not for the keystore's key, or expired (a new identity: gateways fetch the
+// head-end's bundle again at their next start). One that is only due is
+// renewed by the renewal loop, which keeps the identity.
+func headEndCredential(cfg *config.Config, ks keystore.Keystore, c *pki.CA) (*credential, error) {
 	key, err := ed25519Key(ks, "headend")
 	if err != nil {
-		return pki.Identity{}, nil, err
+		return nil, err
 	}
 	path := filepath.Join(cfg.DataDir, "headend.pem")
 	cert, err := ca.ReadCertificate(path)
-	if err != nil || pki.NeedsRotation(cert, time.Now()) || !cert.PublicKey.(ed25519.PublicKey).Equal(key.Public()) {
+	s := service{role: pki.RoleHeadEnd, key: key}
+	if err != nil || !usableService(cert, c.Certificate(), s) {
 		if cert, err = c.Issue(pki.RoleHeadEnd, cfg.HeadEnd.Name, "", key.Public(), time.Now()); err != nil {
-			return pki.Identity{}, nil, err
+			return nil, err
 		}
 		if err := ca.WriteCertificate(path, cert); err != nil {
-			return pki.Identity{}, nil, err
+			return nil, err
 		}
 	}
-	id, err := pki.IdentityOf(cert)
-	return id, key, err
+	return newServiceCredential(cfg.HeadEnd.Name, path, cert, key), nil
 }
 
-// startBus starts the embedded bus unless bus.url names an external one.
-func startBus(cfg *config.Config, ks keystore.Keystore, auth *headEndAuthority, log *slog.Logger) (string, func(), error) {
+// startBus starts the embedded bus unless bus.url names an external one,
+// and returns its credential (nil for an external bus).
+func startBus(cfg *config.Config, ks keystore.Keystore, auth *headEndAuthority, log *slog.Logger) (string, *credential, func(), error) {
 	if cfg.Bus.URL != "" {
-		return cfg.Bus.URL, func() {}, nil
+		return cfg.Bus.URL, nil, func() {}, nil
 	}
 	key, err := ed25519Key(ks, "bus-tls")
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	cert, err := auth.busCert(hostsOf(cfg.Bus.Listen), key)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	tcfg := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{tlsCert(cert, key)},
+	cred := newServiceCredential("bus", filepath.Join(cfg.DataDir, "bus.pem"), cert, key)
+	tcfg := &tls.Config{MinVersion: tls.VersionTLS13, GetCertificate: cred.serverCertificate,
 		ClientCAs: rootPool(auth.root), ClientAuth: tls.RequireAndVerifyClientCert}
 	srv, err := bus.StartServer(bus.ServerConfig{Dir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.Bus.Listen,
 		TLS: tcfg, Verifier: ca.BusVerifier(auth.busVerifier), Log: log.With("role", "bus")})
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	return srv.ClientURL(), srv.Shutdown, nil
+	return srv.ClientURL(), cred, srv.Shutdown, nil
 }
 
 func x25519Key(ks keystore.Keystore, name string) (*ecdh.PrivateKey, error) {
@@ -210,7 +228,9 @@ func x25519Key(ks keystore.Keystore, name string) (*ecdh.PrivateKey, error) {
 	return xk, nil
 }
 
-func headEndHandler(he *headend.HeadEnd, bundle HeadEndBundle) http.Handler {
+// headEndHandler serves the head-end's API; bundle is the current key
+// bundle, with the certificate in use.
+func headEndHandler(he *headend.HeadEnd, bundle func() HeadEndBundle) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /controls", framework.ControlsHandler("headend", he.Controls))
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, he.Ingester().Stats()) })
@@ -226,7 +246,7 @@ func headEndHandler(he *headend.HeadEnd, bundle HeadEndBundle) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write(he.Ingester().Checkpoint())
 	})
-	mux.HandleFunc("GET /usapp/v1/headend", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, bundle) })
+	mux.HandleFunc("GET /usapp/v1/headend", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, bundle()) })
 	return mux
 }
 

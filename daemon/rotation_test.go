@@ -2,11 +2,9 @@ package daemon
 
 import (
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -35,11 +33,8 @@ func TestRunningGatewayRenewsWithNewKeys(t *testing.T) {
 	// A 90 s certificate, valid from 5 minutes before issue, is due 12 s
 	// after it; renewPeriod checks every 3.9 s.
 	renewed := func() error {
-		for line := range strings.Lines(run.logs.String()) {
-			var l map[string]any
-			if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "certificate renewed" && l["name"] == "home-3-meter-1" {
-				return nil
-			}
+		if logged(run.logs.String(), "certificate renewed", "home-3-meter-1") {
+			return nil
 		}
 		return fmt.Errorf("meter certificate not renewed yet")
 	}

@@ -35,11 +35,12 @@ const (
 // its ECDSA P-256 key, and keeps its memory in a State.
 type CA struct {
 	// DeviceValidity is the lifetime of the certificates the CA issues to
-	// gateways and meters (DefaultDeviceValidity when zero), which renew
-	// while they run. Services (head-end, bus, CA) get DefaultDeviceValidity:
-	// they are reissued at start, not while running. Set it before the CA is
-	// shared; certificates never outlive the root.
-	DeviceValidity time.Duration
+	// gateways and meters (DefaultDeviceValidity when zero), and
+	// ServiceValidity of those of the serving roles (head-end, bus, the CA's
+	// own HTTPS). Both renew while they run, in the last fifth of their life
+	// (NeedsRotation). Set them before the CA is shared; certificates never
+	// outlive the root.
+	DeviceValidity, ServiceValidity time.Duration
 
 	cert  *x509.Certificate
 	key   *ecdsa.PrivateKey
@@ -101,15 +102,12 @@ func LoadCA(cert *x509.Certificate, key *ecdsa.PrivateKey, state State) (*CA, er
 func (ca *CA) Certificate() *x509.Certificate { return ca.cert }
 
 func (ca *CA) validity(role Role) time.Duration {
+	v := ca.DeviceValidity
 	if role.serves() {
-		return DefaultDeviceValidity
+		v = ca.ServiceValidity
 	}
-	return ca.deviceValidity()
-}
-
-func (ca *CA) deviceValidity() time.Duration {
-	if ca.DeviceValidity > 0 {
-		return ca.DeviceValidity
+	if v > 0 {
+		return v
 	}
 	return DefaultDeviceValidity
 }
@@ -120,7 +118,8 @@ func (ca *CA) Controls() []framework.Active {
 		{ID: framework.Enrolment, Params: map[string]string{
 			"token": "one-time, 256-bit, sha-256 stored", "csr": "pkcs10", "ca_key": "ecdsa-p256"}},
 		{ID: framework.CertRotation, Params: map[string]string{
-			"validity": ca.deviceValidity().String(), "rotate_after": "80%"}},
+			"validity": ca.validity(RoleGateway).String(), "service_validity": ca.validity(RoleHeadEnd).String(),
+			"rotate_after": "80%"}},
 		{ID: framework.Revocation, Params: map[string]string{
 			"crl_validity": CRLValidity.String()}},
 	}

@@ -65,7 +65,8 @@
 // # Concurrency
 //
 // [CA] and [Verifier] are safe for concurrent use. The exported
-// configuration field CA.DeviceValidity must be set before the CA is shared.
+// configuration fields CA.DeviceValidity and CA.ServiceValidity must be set
+// before the CA is shared.
 // [NewMemState] and [OpenFileState] return concurrency-safe states; the file
 // state assumes a single writing process.
 package pki

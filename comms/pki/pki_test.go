@@ -384,15 +384,18 @@ func TestServiceEnrolsWithItsHosts(t *testing.T) {
 	}
 }
 
-// DeviceValidity sets the life of gateways' and meters' certificates;
-// services, which do not renew while running, keep the default.
-func TestDeviceValidityIsConfigurable(t *testing.T) {
+// DeviceValidity sets the life of gateways' and meters' certificates,
+// ServiceValidity that of the serving roles'; each defaults to a year.
+func TestValidityIsConfigurable(t *testing.T) {
 	ca := newCA(t)
 	ca.DeviceValidity = 48 * time.Hour
 	for _, tc := range []struct {
-		role pki.Role
-		want time.Duration
-	}{{pki.RoleGateway, 48 * time.Hour}, {pki.RoleMeter, 48 * time.Hour}, {pki.RoleHeadEnd, pki.DefaultDeviceValidity}} {
+		role    pki.Role
+		service time.Duration
+		want    time.Duration
+	}{{pki.RoleGateway, 0, 48 * time.Hour}, {pki.RoleMeter, 0, 48 * time.Hour}, {pki.RoleHeadEnd, 0, pki.DefaultDeviceValidity},
+		{pki.RoleHeadEnd, 3 * time.Hour, 3 * time.Hour}, {pki.RoleMeter, 3 * time.Hour, 48 * time.Hour}} {
+		ca.ServiceValidity = tc.service
 		gateway := ""
 		if tc.role == pki.RoleMeter {
 			gateway = strings.Repeat("A", 40)

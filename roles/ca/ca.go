@@ -37,6 +37,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/usapp/usapp/comms/pki"
@@ -78,6 +79,10 @@ type Authority struct {
 	ln       net.Listener
 	mu       sync.Mutex
 	crlAt    time.Time
+
+	serverKey  crypto.Signer
+	certMu     sync.Mutex // one renewal of the HTTPS certificate at a time
+	serverCert atomic.Pointer[tls.Certificate]
 }
 
 // Open loads the CA from cfg.DataDir and ks, creating a new root on first use.
@@ -147,8 +152,8 @@ func (a *Authority) CA() *pki.CA { return a.ca }
 // Start listens and serves HTTPS in the background; it does not block.
 func (a *Authority) Start(serverKey crypto.Signer) error {
 	now := a.cfg.Clock.Now()
-	cert, err := a.ca.IssueServer(pki.RoleCA, "ca", a.cfg.Hosts, serverKey.Public(), now)
-	if err != nil {
+	a.serverKey = serverKey
+	if _, err := a.issueServer(now); err != nil {
 		return err
 	}
 	if err := a.refreshCRL(now); err != nil {
@@ -156,7 +161,8 @@ func (a *Authority) Start(serverKey crypto.Signer) error {
 	}
 	// The handler, not TLS, judges client certificates, so that a revoked
 	// device gets a clear 403 rather than a failed handshake.
-	tcfg := est.ServerTLSConfig(tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: serverKey, Leaf: cert})
+	tcfg := est.ServerTLSConfig(*a.serverCert.Load())
+	tcfg.Certificates, tcfg.GetCertificate = nil, a.serverCertificate
 	tcfg.Time = a.cfg.Clock.Now
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
@@ -170,6 +176,42 @@ func (a *Authority) Start(serverKey crypto.Signer) error {
 		}
 	}()
 	return nil
+}
+
+// issueServer signs a new HTTPS certificate for the CA's server key.
+func (a *Authority) issueServer(now time.Time) (*tls.Certificate, error) {
+	cert, err := a.ca.IssueServer(pki.RoleCA, "ca", a.cfg.Hosts, a.serverKey.Public(), now)
+	if err != nil {
+		return nil, err
+	}
+	tc := &tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: a.serverKey, Leaf: cert}
+	a.serverCert.Store(tc)
+	return tc, nil
+}
+
+// serverCertificate is the CA's HTTPS certificate, reissued at the first
+// handshake in its last fifth (pki.NeedsRotation). The CA signs it itself,
+// so a CA that runs for longer than a certificate's life needs neither the
+// network nor a restart to stay reachable.
+func (a *Authority) serverCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	now := a.cfg.Clock.Now()
+	if cur := a.serverCert.Load(); !pki.NeedsRotation(cur.Leaf, now) {
+		return cur, nil
+	}
+	a.certMu.Lock()
+	defer a.certMu.Unlock()
+	cur := a.serverCert.Load()
+	if !pki.NeedsRotation(cur.Leaf, now) {
+		return cur, nil // another handshake renewed it
+	}
+	next, err := a.issueServer(now)
+	if err != nil {
+		// The current one serves until it expires; the next handshake tries again.
+		a.cfg.Log.Warn("renewing the CA's HTTPS certificate failed", "not_after", cur.Leaf.NotAfter, "err", err)
+		return cur, nil
+	}
+	a.cfg.Log.Info("certificate renewed", "name", "ca", "not_after", next.Leaf.NotAfter)
+	return next, nil
 }
 
 // URL is the base URL of the running server.

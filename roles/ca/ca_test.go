@@ -151,3 +151,52 @@ func checkDirectory(t *testing.T, a *Authority, lfdi string, want []*x509.Certif
 		}
 	}
 }
+
+// The CA's HTTPS certificate renews itself at the first handshake in its
+// last fifth, once however many handshakes arrive together, and the renewed
+// one serves from then on: a CA that runs for longer than a certificate's
+// life stays reachable without a restart.
+func TestServerCertificateRenewsWhileRunning(t *testing.T) {
+	clk := clock.NewSim(time.Now())
+	a := startWith(t, t.TempDir(), clk)
+	served := func() *x509.Certificate {
+		pool := x509.NewCertPool()
+		pool.AddCert(a.CA().Certificate())
+		conn, err := tls.Dial("tcp", a.ln.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1",
+			MinVersion: tls.VersionTLS13, Time: clk.Now})
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0]
+	}
+	first := served()
+	if again := served(); again.SerialNumber.Cmp(first.SerialNumber) != 0 {
+		t.Fatal("a certificate that is not due was reissued")
+	}
+	clk.Set(first.NotAfter.Add(-first.NotAfter.Sub(first.NotBefore) / 10)) // in its last tenth
+	got := make(chan *x509.Certificate, 8)
+	for range cap(got) {
+		go func() { got <- served() }()
+	}
+	var renewed *x509.Certificate
+	for range cap(got) {
+		c := <-got
+		if c == nil {
+			t.FailNow()
+		}
+		if renewed == nil {
+			renewed = c
+		}
+		if c.SerialNumber.Cmp(renewed.SerialNumber) != 0 {
+			t.Fatalf("handshakes at the same moment got different renewals: %v and %v", renewed.SerialNumber, c.SerialNumber)
+		}
+	}
+	if renewed.SerialNumber.Cmp(first.SerialNumber) == 0 || !renewed.NotAfter.After(first.NotAfter) {
+		t.Fatalf("served %v until %v in the last tenth of %v until %v: not renewed", renewed.SerialNumber, renewed.NotAfter, first.SerialNumber, first.NotAfter)
+	}
+	if id, err := pki.NewVerifier(a.CA().Certificate()).Verify(renewed, clk.Now()); err != nil || id.Role != pki.RoleCA {
+		t.Fatalf("renewed certificate: role %v, %v", id.Role, err)
+	}
+}
