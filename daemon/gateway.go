@@ -81,7 +81,10 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return err
 	}
 	gw, err := gateway.New(gateway.Config{LFDI: gwID.LFDI, Retransmit: time.Duration(cfg.Gateway.Retransmit), Origin: he.origin},
-		conn, sp, sess, gateway.HeadEndKeys{LFDI: he.id.LFDI, SigningKey: he.signing}, log)
+		conn, sp, sess, gateway.HeadEndKeys{LFDI: he.id.LFDI, SigningKey: he.signing, Refresh: func(ctx context.Context) (gateway.HeadEndKeys, error) {
+			now, err := fetchHeadEnd(ctx, cfg.Gateway.HeadEndURL, anon, root)
+			return gateway.HeadEndKeys{LFDI: now.id.LFDI, SigningKey: now.signing}, err
+		}}, log)
 	if err != nil {
 		return err
 	}

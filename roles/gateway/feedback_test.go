@@ -2,8 +2,12 @@ package gateway
 
 import (
 	"context"
+	"crypto/ed25519"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/usapp/usapp/comms/envelope"
 	"github.com/usapp/usapp/computing/feedback"
 	"github.com/usapp/usapp/computing/ledger"
 	"github.com/usapp/usapp/computing/spool"
@@ -177,6 +181,56 @@ func TestRejectionNotice(t *testing.T) {
 	}
 	if st := r.g.Stats(); st.Rejected != 1 {
 		t.Fatalf("rejected %d, want 1", st.Rejected)
+	}
+}
+
+// A head-end that comes back with a new certificate (a new LFDI) for the
+// same key is still the head-end: the gateway asks it for its keys once,
+// takes the new identity and settles the rejection. A sender the head-end
+// does not confirm, or one it names with another key, is an alert, and the
+// head-end is asked at most once a headEndRefreshGap.
+func TestRejectionNoticeFromAHeadEndWithANewCertificate(t *testing.T) {
+	r := newRig(t)
+	renewed := strings.Repeat("1E", 20)
+	answer := HeadEndKeys{LFDI: renewed, SigningKey: r.heKey.Public().(ed25519.PublicKey)}
+	asked := 0
+	r.g.headend.Refresh = func(context.Context) (HeadEndKeys, error) { asked++; return answer, nil }
+	k1, _ := r.submit(1)
+	k2, _ := r.submit(2)
+	k3, _ := r.submit(3)
+	reject := func(k spool.Key) feedback.Rejection {
+		return feedback.Rejection{Meter: k.Meter, Counter: k.Counter, Reason: "replay"}
+	}
+	from := func(lfdi string) envelope.Header {
+		h := r.noticeHeader()
+		h.Sender = lfdi
+		return h
+	}
+
+	r.g.onFeedback(r.notice(r.heKey, from(renewed), reject(k1)))
+	if st := r.g.Stats(); st.Rejected != 1 || st.Mismatches != 0 || asked != 1 {
+		t.Fatalf("notice from the renewed head-end: stats %+v, asked %d", st, asked)
+	}
+	r.g.onFeedback(r.notice(r.heKey, from(renewed), reject(k2)))
+	if st := r.g.Stats(); st.Rejected != 2 || asked != 1 {
+		t.Fatalf("second notice: stats %+v, asked %d times, want once", st, asked)
+	}
+
+	r.g.heRefreshed = time.Time{} // past the gap
+	r.g.onFeedback(r.notice(r.heKey, from(strings.Repeat("2D", 20)), reject(k3)))
+	r.expectAlerts(1)
+	r.g.onFeedback(r.notice(r.heKey, from(strings.Repeat("3C", 20)), reject(k3)))
+	r.expectAlerts(2)
+	if asked != 2 {
+		t.Fatalf("asked %d times, want 2: once a gap", asked)
+	}
+	r.g.heRefreshed = time.Time{}
+	answer = HeadEndKeys{LFDI: strings.Repeat("4B", 20), SigningKey: newKey(t).Public().(ed25519.PublicKey)}
+	r.g.onFeedback(r.notice(r.heKey, from(answer.LFDI), reject(k3)))
+	r.expectAlerts(3)
+	r.expectUnsettled(k3)
+	if r.g.headend.LFDI != renewed {
+		t.Fatalf("the head-end is %s, want %s", r.g.headend.LFDI, renewed)
 	}
 }
 

@@ -58,7 +58,17 @@ type Config struct {
 type HeadEndKeys struct {
 	LFDI       string
 	SigningKey ed25519.PublicKey
+	// Refresh, when set, fetches the head-end's keys again. The identity is
+	// a certificate's (its LFDI), and a head-end whose certificate expired
+	// while it was stopped comes back with a new one: a notice signed with
+	// SigningKey under another LFDI is the head-end's once Refresh shows
+	// the head-end under that LFDI with the same key. Asked at most once a
+	// headEndRefreshGap, so that notices cannot make it hammer the head-end.
+	Refresh func(context.Context) (HeadEndKeys, error)
 }
+
+// headEndRefreshGap is the least time between two HeadEndKeys.Refresh calls.
+const headEndRefreshGap = time.Minute
 
 // Stats counts a gateway's readings by fate.
 type Stats struct {
@@ -84,6 +94,9 @@ type Gateway struct {
 	witnessMu sync.Mutex
 	witness   *ledger.Witness
 	notices   *envelope.ReplayWindow
+
+	heMu        sync.Mutex // the head-end's identity, which Refresh may update
+	heRefreshed time.Time
 
 	// pending holds the records of readings sent and not yet settled, so a
 	// receipt is checked without a spool read; after a restart it is empty
@@ -337,7 +350,13 @@ func (g *Gateway) settled(k spool.Key) {
 
 func (g *Gateway) onNotice(ctx context.Context, notice []byte) {
 	h, body, err := envelope.Verify(notice, g.headend.SigningKey)
-	if err != nil || h.Sender != g.headend.LFDI || h.Kind != feedback.RejectionKind {
+	if err == nil && h.Kind != feedback.RejectionKind {
+		err = fmt.Errorf("a %q message, not a rejection notice", h.Kind)
+	}
+	if err == nil {
+		err = g.fromHeadEnd(ctx, h.Sender)
+	}
+	if err != nil {
 		g.alert("rejection notice not signed by the head-end", err)
 		return
 	}
@@ -361,6 +380,33 @@ func (g *Gateway) onNotice(ctx context.Context, notice []byte) {
 			g.rejected.Add(1)
 		}
 	}
+}
+
+// fromHeadEnd checks that sender, who signed with the head-end's key, is the
+// head-end's identity, asking the head-end (HeadEndKeys.Refresh) when it is
+// not the one the gateway holds.
+func (g *Gateway) fromHeadEnd(ctx context.Context, sender string) error {
+	g.heMu.Lock()
+	defer g.heMu.Unlock()
+	if sender == g.headend.LFDI {
+		return nil
+	}
+	if g.headend.Refresh == nil || time.Since(g.heRefreshed) < headEndRefreshGap {
+		return fmt.Errorf("sender %s is not the head-end (%s)", sender, g.headend.LFDI)
+	}
+	g.heRefreshed = time.Now()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	now, err := g.headend.Refresh(ctx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("sender %s is not the head-end (%s), and its keys could not be fetched: %w", sender, g.headend.LFDI, err)
+	case now.LFDI != sender || !now.SigningKey.Equal(g.headend.SigningKey):
+		return fmt.Errorf("sender %s is not the head-end, which is %s now", sender, now.LFDI)
+	}
+	g.log.Info("the head-end has a new identity", "was", g.headend.LFDI, "now", sender)
+	g.headend.LFDI = sender
+	return nil
 }
 
 func (g *Gateway) alert(what string, err error, kv ...any) {
