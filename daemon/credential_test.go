@@ -18,6 +18,7 @@ import (
 	"github.com/usapp/usapp/comms/pki"
 	"github.com/usapp/usapp/comms/pki/est"
 	"github.com/usapp/usapp/computing/keystore"
+	"github.com/usapp/usapp/config"
 	"github.com/usapp/usapp/roles/ca"
 	"github.com/usapp/usapp/sim/clock"
 )
@@ -29,21 +30,8 @@ import (
 // next time, and a restarted daemon finds the key of its saved certificate.
 func TestCredentialRenewsWithANewKey(t *testing.T) {
 	dir := t.TempDir()
-	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth, err := ca.Open(ca.Config{Name: "test CA", DataDir: filepath.Join(dir, "ca"), Listen: "127.0.0.1:0",
-		Hosts: []string{"127.0.0.1"}, Clock: clock.Real{}}, ks)
-	if err != nil {
-		t.Fatal(err)
-	}
+	auth, ks := testCA(t, dir, clock.Real{})
 	auth.CA().DeviceValidity = time.Hour
-	_, srvKey, _ := ed25519.GenerateKey(rand.Reader)
-	if err := auth.Start(srvKey); err != nil {
-		t.Fatal(err)
-	}
-	defer auth.Shutdown(context.Background())
 	root := auth.CA().Certificate()
 	ctx := context.Background()
 
@@ -128,16 +116,8 @@ func TestEnrolledStartsWithADueCertificateWhileTheCAIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cfg := parseConfig(t, "data_dir: "+dir+"\n")
-	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ed25519Key(ks, "gateway")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, ks, key := daemonKey(t, "gateway")
+	dir := cfg.DataDir
 	due, err := c.Issue(pki.RoleGateway, "home-1", "", key.Public(), now.Add(-29*time.Hour)) // ends with the CA, in an hour
 	if err != nil || !pki.NeedsRotation(due, now) {
 		t.Fatalf("setup: %v, due %v", err, err == nil && pki.NeedsRotation(due, now))
@@ -175,6 +155,44 @@ func TestEnrolledStartsWithADueCertificateWhileTheCAIsDown(t *testing.T) {
 	}
 }
 
+// testCA opens a CA in dir on clk's time, serving EST on a free port until
+// the test ends, with the keystore it keeps its key in.
+func testCA(t *testing.T, dir string, clk clock.Clock) (*ca.Authority, keystore.Keystore) {
+	t.Helper()
+	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := ca.Open(ca.Config{Name: "test CA", DataDir: filepath.Join(dir, "ca"), Listen: "127.0.0.1:0",
+		Hosts: []string{"127.0.0.1"}, Clock: clk}, ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srvKey, _ := ed25519.GenerateKey(rand.Reader)
+	if err := auth.Start(srvKey); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { auth.Shutdown(context.Background()) })
+	return auth, ks
+}
+
+// daemonKey is a configuration with data_dir and a keystore in a fresh
+// directory, and the Ed25519 key name in that keystore.
+func daemonKey(t *testing.T, name string) (*config.Config, keystore.Keystore, ed25519.PrivateKey) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := parseConfig(t, "data_dir: "+dir+"\n")
+	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ed25519Key(ks, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, ks, key
+}
+
 func p256(t *testing.T) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -190,20 +208,7 @@ func p256(t *testing.T) *ecdsa.PrivateKey {
 func TestServiceCredentialRenewsWithTheSameKey(t *testing.T) {
 	clk := clock.NewSim(time.Now())
 	dir := t.TempDir()
-	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth, err := ca.Open(ca.Config{Name: "test CA", DataDir: filepath.Join(dir, "ca"), Listen: "127.0.0.1:0",
-		Hosts: []string{"127.0.0.1"}, Clock: clk}, ks)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, srvKey, _ := ed25519.GenerateKey(rand.Reader)
-	if err := auth.Start(srvKey); err != nil {
-		t.Fatal(err)
-	}
-	defer auth.Shutdown(context.Background())
+	auth, _ := testCA(t, dir, clk)
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	first, err := auth.CA().IssueServer(pki.RoleBus, "bus", []string{"127.0.0.1"}, key.Public(), clk.Now().Add(-300*24*time.Hour))
 	if err != nil || !pki.NeedsRotation(first, clk.Now()) {
@@ -242,16 +247,7 @@ func TestHeadEndCredential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cfg := parseConfig(t, "data_dir: "+dir+"\n")
-	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ed25519Key(ks, "headend")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, ks, key := daemonKey(t, "headend")
 	other, err := pki.NewCA("other-ca", p256(t), pki.NewMemState(), now.Add(-time.Hour), 800*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +260,7 @@ func TestHeadEndCredential(t *testing.T) {
 		}
 		return cert
 	}
-	path := filepath.Join(dir, "headend.pem")
+	path := filepath.Join(cfg.DataDir, "headend.pem")
 	for _, tc := range []struct {
 		what  string
 		saved *x509.Certificate

@@ -30,15 +30,7 @@ func TestRunningGatewayRenewsWithNewKeys(t *testing.T) {
   meters: 1
   interval: 250ms
 `)
-	// A 90 s certificate, valid from 5 minutes before issue, is due 12 s
-	// after it; renewPeriod checks every 3.9 s.
-	renewed := func() error {
-		if logged(run.logs.String(), "certificate renewed", "home-3-meter-1") {
-			return nil
-		}
-		return fmt.Errorf("meter certificate not renewed yet")
-	}
-	testnet.Eventually(t, 40*time.Second, 200*time.Millisecond, renewed)
+	waitRenewed(t, run, "home-3-meter-1")
 	var at gateway.Stats
 	if err := getJSON("http://"+run.gwHTTP+"/stats", &at); err != nil {
 		t.Fatal(err)

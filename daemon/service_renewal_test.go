@@ -48,16 +48,7 @@ func TestRunningHeadEndRenewsItsServices(t *testing.T) {
 	}
 	firstCA, firstBus := servedCert(t, caAddr, root, false), servedCert(t, busURL.Host, root, true)
 
-	// A 90 s certificate, valid from 5 minutes before issue, is due 12 s
-	// after it; renewPeriod checks every 3.9 s.
-	testnet.Eventually(t, 40*time.Second, 200*time.Millisecond, func() error {
-		for _, name := range []string{"headend", "bus"} {
-			if !logged(run.logs.String(), "certificate renewed", name) {
-				return fmt.Errorf("%s certificate not renewed yet", name)
-			}
-		}
-		return nil
-	})
+	waitRenewed(t, run, "headend", "bus")
 	var at gateway.Stats
 	if err := getJSON("http://"+run.gwHTTP+"/stats", &at); err != nil {
 		t.Fatal(err)
@@ -168,6 +159,21 @@ func servedCert(t *testing.T, addr string, root *x509.Certificate, isNATS bool) 
 		t.Fatalf("%s presented no certificate", addr)
 	}
 	return served
+}
+
+// waitRenewed waits until the log says each named certificate was renewed.
+// A 90 s certificate, valid from 5 minutes before issue, is due 12 s after
+// it, and renewPeriod then checks every 3.9 s.
+func waitRenewed(t *testing.T, run pair, names ...string) {
+	t.Helper()
+	testnet.Eventually(t, 40*time.Second, 200*time.Millisecond, func() error {
+		for _, name := range names {
+			if !logged(run.logs.String(), "certificate renewed", name) {
+				return fmt.Errorf("%s certificate not renewed yet", name)
+			}
+		}
+		return nil
+	})
 }
 
 // logged reports whether a JSON log line has msg and name.
