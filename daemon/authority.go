@@ -23,11 +23,11 @@ import (
 // headEndAuthority is what the head-end needs of its CA (A1): the root,
 // where the CA answers (directory, CRL, renewals), the head-end's own
 // credential, a certificate for the bus it embeds, and the verifiers its
-// resolver and its bus check devices with. The CA runs inside the head-end unless ca.url
-// names one elsewhere (`usapp serve ca`): separating the two keeps the
-// issuing key off the machine that faces the gateways, as deployed metering
-// PKIs (Germany's SM-PKI, Great Britain's SMKI) run their CAs as systems of
-// their own.
+// resolver and its bus check devices with. The CA runs inside the head-end
+// unless ca.url names one elsewhere (`usapp serve ca`): separating the two
+// keeps the issuing key off the machine that faces the gateways, as deployed
+// metering PKIs (Germany's SM-PKI, Great Britain's SMKI) run their CAs as
+// systems of their own.
 type headEndAuthority struct {
 	url  string
 	root *x509.Certificate
