@@ -59,8 +59,14 @@ func openAuthority(ctx context.Context, cfg *config.Config, ks keystore.Keystore
 	root := auth.CA().Certificate()
 	return &headEndAuthority{url: auth.URL(), root: root, head: head,
 		verifier: pki.NewVerifier(root), busVerifier: auth.Verifier(),
+		// The bus's certificate is issued at each start, for where it now
+		// listens; the file is the one the renewal loop keeps current.
 		busCert: func(hosts []string, key ed25519.PrivateKey) (*x509.Certificate, error) {
-			return auth.CA().IssueServer(pki.RoleBus, "bus", hosts, key.Public(), time.Now())
+			cert, err := auth.CA().IssueServer(pki.RoleBus, "bus", hosts, key.Public(), time.Now())
+			if err != nil {
+				return nil, err
+			}
+			return cert, ca.WriteCertificate(filepath.Join(cfg.DataDir, "bus.pem"), cert)
 		},
 		stop: func() { auth.Shutdown(context.Background()) },
 	}, nil
@@ -109,28 +115,22 @@ type service struct {
 	tokenFile string // lines "role token", read when it must enrol
 }
 
-// serviceCert returns s's certificate: the one saved at s.path while it is
-// this CA's, for s.key, unexpired and of s.role, else one enrolled with the
-// token for s.role. Renewing is the head-end's renewal loop's (with the same
-// key: a service's key is in what its peers fetched at their start), so that
-// a CA that is down when the head-end starts does not keep it from serving
-// while its certificate is valid.
+// serviceCert returns s's certificate from the CA at anon: the one kept at
+// s.path, or one enrolled with the token for s.role (see keptServiceCert).
 func serviceCert(ctx context.Context, anon *est.Client, root *x509.Certificate, s service) (*x509.Certificate, error) {
-	cert, err := ca.ReadCertificate(s.path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	if err != nil || !usableService(cert, root, s) {
+	cert, err := keptServiceCert(root, s, func() (*x509.Certificate, error) {
 		tok, err := serviceToken(s.tokenFile, s.role)
 		if err != nil {
 			return nil, err
 		}
-		if cert, err = anon.EnrollService(ctx, tok, s.key, s.name, s.hosts); err != nil {
+		cert, err := anon.EnrollService(ctx, tok, s.key, s.name, s.hosts)
+		if err != nil {
 			return nil, fmt.Errorf("enrol the %s: %w", s.role, err)
 		}
-		if err := ca.WriteCertificate(s.path, cert); err != nil {
-			return nil, err
-		}
+		return cert, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, h := range s.hosts {
 		if err := cert.VerifyHostname(h); err != nil {
@@ -139,6 +139,26 @@ func serviceCert(ctx context.Context, anon *est.Client, root *x509.Certificate, 
 		}
 	}
 	return cert, nil
+}
+
+// keptServiceCert returns the certificate saved at s.path while usableService
+// holds for it, else a new one from obtain, saved there. Renewing is the
+// head-end's renewal loop's (with the same key: a service's key is in what
+// its peers fetched at their start), so that a CA that is down when the
+// head-end starts does not keep it from serving while its certificate is
+// valid.
+func keptServiceCert(root *x509.Certificate, s service, obtain func() (*x509.Certificate, error)) (*x509.Certificate, error) {
+	cert, err := ca.ReadCertificate(s.path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if err == nil && usableService(cert, root, s) {
+		return cert, nil
+	}
+	if cert, err = obtain(); err != nil {
+		return nil, err
+	}
+	return cert, ca.WriteCertificate(s.path, cert)
 }
 
 // usableService reports whether a saved certificate still serves s: issued

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -171,15 +172,11 @@ func headEndCredential(cfg *config.Config, ks keystore.Keystore, c *pki.CA) (*cr
 		return nil, err
 	}
 	path := filepath.Join(cfg.DataDir, "headend.pem")
-	cert, err := ca.ReadCertificate(path)
-	s := service{role: pki.RoleHeadEnd, key: key}
-	if err != nil || !usableService(cert, c.Certificate(), s) {
-		if cert, err = c.Issue(pki.RoleHeadEnd, cfg.HeadEnd.Name, "", key.Public(), time.Now()); err != nil {
-			return nil, err
-		}
-		if err := ca.WriteCertificate(path, cert); err != nil {
-			return nil, err
-		}
+	cert, err := keptServiceCert(c.Certificate(), service{role: pki.RoleHeadEnd, key: key, path: path}, func() (*x509.Certificate, error) {
+		return c.Issue(pki.RoleHeadEnd, cfg.HeadEnd.Name, "", key.Public(), time.Now())
+	})
+	if err != nil {
+		return nil, err
 	}
 	return newServiceCredential(cfg.HeadEnd.Name, path, cert, key), nil
 }

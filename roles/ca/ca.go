@@ -161,8 +161,7 @@ func (a *Authority) Start(serverKey crypto.Signer) error {
 	}
 	// The handler, not TLS, judges client certificates, so that a revoked
 	// device gets a clear 403 rather than a failed handshake.
-	tcfg := est.ServerTLSConfig(*a.serverCert.Load())
-	tcfg.Certificates, tcfg.GetCertificate = nil, a.serverCertificate
+	tcfg := est.ServerTLSConfig(a.serverCertificate)
 	tcfg.Time = a.cfg.Clock.Now
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {

@@ -64,7 +64,10 @@ func newEnv(t testing.TB) *env {
 	logs := &bytes.Buffer{}
 	h := est.NewHandler(ca, clk.now, slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil)))
 	srv := httptest.NewUnstartedServer(h)
-	srv.TLS = est.ServerTLSConfig(tls.Certificate{Certificate: [][]byte{srvCert.Raw}, PrivateKey: srvKey, Leaf: srvCert})
+	served := &tls.Certificate{Certificate: [][]byte{srvCert.Raw}, PrivateKey: srvKey, Leaf: srvCert}
+	srv.TLS = est.ServerTLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return served, nil })
+	// httptest serves its own certificate unless the configuration lists one.
+	srv.TLS.Certificates = []tls.Certificate{*served}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	roots := x509.NewCertPool()

@@ -84,13 +84,14 @@ func NewHandler(ca *pki.CA, now func() time.Time, log *slog.Logger) *Handler {
 }
 
 // ServerTLSConfig is the TLS configuration an EST server needs: TLS 1.3,
-// serverCert, and a client certificate requested but left to the handler to
-// verify (see the package documentation).
-func ServerTLSConfig(serverCert tls.Certificate) *tls.Config {
+// the server certificate from serverCert at each handshake (so that a
+// server can renew it while it runs), and a client certificate requested
+// but left to the handler to verify (see the package documentation).
+func ServerTLSConfig(serverCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tls.Config {
 	return &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{serverCert},
-		ClientAuth:   tls.RequestClientCert,
+		MinVersion:     tls.VersionTLS13,
+		GetCertificate: serverCert,
+		ClientAuth:     tls.RequestClientCert,
 	}
 }
 
