@@ -117,6 +117,10 @@ type CA struct {
 	// a year; at least 90s). They renew in the last fifth of it, with the
 	// same key: gateways hold the head-end's key from its bundle.
 	ServiceValidity Duration `yaml:"service_validity"`
+	// DSN names the CA's database (tokens, serials, revocations, issued
+	// certificates): postgres://... or sqlite:PATH. Empty means SQLite at
+	// data_dir/ca/ca.db. A head-end's store may share it.
+	DSN string `yaml:"dsn"`
 }
 
 // Bus configures NATS.

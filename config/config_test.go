@@ -442,3 +442,15 @@ func TestValidity(t *testing.T) {
 		}
 	}
 }
+
+// ca.dsn is checked as store.dsn is, at its own key.
+func TestCADSN(t *testing.T) {
+	c, _, err := Parse([]byte("ca:\n  dsn: postgres://ca@db:5432/usapp\n"), "c.yaml")
+	if err != nil || c.CA.DSN != "postgres://ca@db:5432/usapp" {
+		t.Fatalf("%v %v", c, err)
+	}
+	_, _, err = Parse([]byte("ca:\n  dsn: mysql://db/x\n"), "config.yaml")
+	if got := problemsOf(t, err); !reflect.DeepEqual(got, []where{{2, "ca.dsn"}}) {
+		t.Fatalf("problems %v, want ca.dsn at line 2", got)
+	}
+}

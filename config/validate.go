@@ -58,6 +58,7 @@ func (c *Config) Validate() error {
 	v.url("bus.url", c.Bus.URL, busSchemes)
 	v.hostPort("bus.listen", c.Bus.Listen, false)
 	v.dsn("store.dsn", c.Store.DSN)
+	v.dsn("ca.dsn", c.CA.DSN)
 	v.nonEmpty("headend.name", c.HeadEnd.Name)
 	if c.HeadEnd.Origin == "" || strings.ContainsAny(c.HeadEnd.Origin, "\n\r") {
 		v.add("headend.origin", "want a non-empty single line")

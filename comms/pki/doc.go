@@ -52,12 +52,14 @@
 //
 // # State and I/O
 //
-// The package is a domain package and does no network I/O. The one sanctioned
-// disk I/O is [OpenFileState], the CA's memory across restarts (token hashes,
-// the serial counter, revocations, the issuance record): it is small, it must
-// be durable before a certificate or token is handed out, and routing it
-// through the general store would make the CA depend on a database for its
-// very first boot. Large fleets should implement [State] on a database.
+// The package is a domain package and does no network I/O. The CA's memory
+// across restarts (token hashes, the serial counter, revocations, the
+// issuance record) is a [State], which must be durable before a certificate
+// or token is handed out. comms/pki/dbstate keeps it in SQLite or PostgreSQL
+// (the CA role's default); [OpenFileState] keeps it in one JSON file, which
+// it rewrites at each change and so suits small CAs only, and
+// [DecodeStateFile] reads such a file for an import. comms/pki/pkitest
+// holds every State to the same contract.
 //
 // [CA.Controls] reports the three controls and their parameters for a
 // role's GET /controls answer.

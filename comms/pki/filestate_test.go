@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/usapp/usapp/comms/pki"
+	"github.com/usapp/usapp/comms/pki/pkitest"
 )
 
 // TestFileStateSurvivesRestart runs a CA, "restarts" it from the same file
@@ -97,4 +98,27 @@ func TestFileStateFailedWriteIsNotApplied(t *testing.T) {
 	if n, err := st.NextSerial(); err != nil || n.Int64() != 2 {
 		t.Fatalf("serial after a failed write = %v %v, want 2 (failed change rolled back)", n, err)
 	}
+}
+
+func TestStateContract(t *testing.T) {
+	t.Run("memory", func(t *testing.T) {
+		pkitest.TestState(t, pkitest.Backend{Open: func(*testing.T) pki.State { return pki.NewMemState() }})
+	})
+	t.Run("file", func(t *testing.T) {
+		var path string
+		open := func(t *testing.T) pki.State {
+			st, err := pki.OpenFileState(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+		pkitest.TestState(t, pkitest.Backend{
+			Open: func(t *testing.T) pki.State {
+				path = filepath.Join(t.TempDir(), "state.json")
+				return open(t)
+			},
+			Reopen: open,
+		})
+	})
 }

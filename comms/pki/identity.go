@@ -191,6 +191,16 @@ func IdentityOf(cert *x509.Certificate) (Identity, error) {
 	}, nil
 }
 
+// FiledUnder is the LFDI a certificate is filed under in a CA's records:
+// the holder's identity, which renewals keep, or the certificate's own LFDI
+// when it carries no identity (the root).
+func FiledUnder(c *x509.Certificate) string {
+	if id, err := IdentityOf(c); err == nil {
+		return id.LFDI
+	}
+	return LFDI(c.Raw)
+}
+
 // gatewayOf returns the bound gateway LFDI; two bindings are malformed.
 func gatewayOf(cert *x509.Certificate) (string, error) {
 	gw := ""

@@ -39,10 +39,10 @@ type TokenRecord struct {
 	Used    bool      `json:"used"`
 }
 
-// tokenRetention is how long a used or expired token is remembered, so that a
+// TokenRetention is how long a used or expired token is remembered, so that a
 // replay reads ErrTokenUsed/ErrTokenExpired rather than ErrTokenUnknown.
 // Afterwards it is forgotten; it is refused all the same.
-const tokenRetention = 7 * 24 * time.Hour
+const TokenRetention = 7 * 24 * time.Hour
 
 // issuedRecord is the audit trail of one certificate.
 type issuedRecord struct {
@@ -151,7 +151,7 @@ func (s *memState) ConsumeToken(hash [32]byte, now time.Time) (TokenRecord, erro
 
 func pruneTokens(d *stateData, now time.Time) {
 	for k, t := range d.Tokens {
-		if now.Sub(t.Expires) > tokenRetention {
+		if now.Sub(t.Expires) > TokenRetention {
 			delete(d.Tokens, k)
 		}
 	}

@@ -33,6 +33,21 @@ func Remove(path string) error {
 	return syncDir(filepath.Dir(path))
 }
 
+// Rename moves oldpath to newpath durably: once it returns, a crash leaves
+// the file under its new name only.
+func Rename(oldpath, newpath string) error {
+	if err := os.Rename(oldpath, newpath); err != nil {
+		return fmt.Errorf("durable: %w", err)
+	}
+	if err := syncDir(filepath.Dir(newpath)); err != nil {
+		return err
+	}
+	if filepath.Dir(oldpath) == filepath.Dir(newpath) {
+		return nil
+	}
+	return syncDir(filepath.Dir(oldpath))
+}
+
 func write(path string, data []byte, perm fs.FileMode, place func(tmp, path string) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")

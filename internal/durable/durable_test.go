@@ -53,3 +53,23 @@ func TestRemove(t *testing.T) {
 		t.Fatalf("removing a missing file: %v, want fs.ErrNotExist", err)
 	}
 }
+
+func TestRename(t *testing.T) {
+	dir := t.TempDir()
+	from, to := filepath.Join(dir, "a"), filepath.Join(dir, "sub", "b")
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := CreateFile(from, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Rename(from, to); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(to); err != nil || string(b) != "x" {
+		t.Fatalf("renamed file: %q %v", b, err)
+	}
+	if err := Rename(from, to); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("renaming a missing file: %v, want fs.ErrNotExist", err)
+	}
+}

@@ -3,18 +3,19 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"math/bits"
 	"strconv"
 	"strings"
 	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/usapp/usapp/platform/sqldb"
 )
 
 const (
-	dialectSQLite   = "sqlite"
-	dialectPostgres = "postgres"
+	dialectSQLite   = sqldb.SQLite
+	dialectPostgres = sqldb.Postgres
 )
 
 // dialect holds what differs between the backends: placeholders and the
@@ -32,8 +33,6 @@ type dialect struct {
 	snapshot       sql.TxOptions
 	insertReadings func(ctx context.Context, st *stmtCache, tx *sql.Tx, rs []Reading) (inserted int64, err error)
 	insertHashes   func(ctx context.Context, st *stmtCache, tx *sql.Tx, start int64, hs []tlog.Hash) (inserted int64, err error)
-	// migrationLock, when set, runs first in every migration transaction.
-	migrationLock string
 }
 
 // queries are the single-shot statements, written with "?" and rebound to
@@ -43,9 +42,6 @@ type queries struct {
 	upsertCheckpoint string
 	reading          string
 	allReadings      string
-	migrated         string
-	recordMigration  string
-	maxMigration     string
 }
 
 func newQueries(rebind func(string) string) queries {
@@ -53,11 +49,8 @@ func newQueries(rebind func(string) string) queries {
 		nextHash: "SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_hashes",
 		upsertCheckpoint: rebind("INSERT INTO checkpoints (id, size, note) VALUES (1, ?, ?) " +
 			"ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note"),
-		reading:         rebind("SELECT " + readingColumns + " FROM readings WHERE meter = ? AND counter = ?"),
-		allReadings:     "SELECT " + readingColumns + " FROM readings ORDER BY meter, counter",
-		migrated:        rebind("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"),
-		recordMigration: rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
-		maxMigration:    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+		reading:     rebind("SELECT " + readingColumns + " FROM readings WHERE meter = ? AND counter = ?"),
+		allReadings: "SELECT " + readingColumns + " FROM readings ORDER BY meter, counter",
 	}
 }
 
@@ -75,36 +68,18 @@ var dialects = map[string]*dialect{
 	},
 	dialectPostgres: {
 		name:           dialectPostgres,
-		q:              newQueries(rebindDollar),
+		q:              newQueries(sqldb.RebindDollar),
 		lookupChunk:    pgLookupChunk,
 		lookup:         pgLookup,
 		snapshot:       sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
 		insertReadings: pgInsertReadings,
 		insertHashes:   pgInsertHashes,
-		// Serialises concurrent migrators (two daemons starting at once).
-		migrationLock: "SELECT pg_advisory_xact_lock(7153298340219)",
 	},
 }
 
 // querier is *sql.DB or *sql.Tx.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// rebindDollar turns "?" placeholders into PostgreSQL's "$1", "$2", ...
-// Our queries hold no "?" in literals.
-func rebindDollar(q string) string {
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 // SQLite: multi-row VALUES statements. Parsing a statement of a thousand

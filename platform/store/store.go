@@ -5,23 +5,11 @@
 //
 // # Backends
 //
-// SQLite (modernc.org/sqlite, pure Go) is the default; PostgreSQL (pgx) is
-// used when the DSN is a postgres:// or postgresql:// URL. Both sit behind the
-// same API and the same tests. Open migrates the schema: embedded SQL files
-// per dialect (migrations/<dialect>/NNNN_name.sql), each applied in its own
-// transaction and recorded in schema_migrations. SQLite runs in WAL mode with
-// synchronous=FULL, so a Commit that returned survives a power cut.
-//
-// # Data source names
-//
-//	postgres://user:pass@host:5432/db?sslmode=verify-full   PostgreSQL (also postgresql://)
-//	/var/lib/usapp/headend.db                               SQLite file (created with its directory)
-//	sqlite:/var/lib/usapp/headend.db                        the same
-//	file:/var/lib/usapp/headend.db?cache=private            an SQLite URI; the store's pragmas are appended
-//
-// Anything else, and in-memory SQLite (each pooled connection would get its own
-// database), is ErrBadDSN with a hint. Error messages never repeat a DSN, which
-// may hold a password.
+// SQLite is the default; PostgreSQL is used when the DSN is a postgres:// or
+// postgresql:// URL (platform/sqldb lists the forms and their durability
+// settings). Both sit behind the same API and the same tests. Open migrates
+// the schema: embedded SQL files per dialect (migrations/<dialect>/NNNN_name.sql),
+// recorded in schema_migrations.
 //
 // # Invariants
 //
@@ -56,17 +44,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/tlog"
 
-	// Drivers: "pgx" and "sqlite" for database/sql.
-	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite"
+	"github.com/usapp/usapp/platform/sqldb"
 )
 
 // Errors returned by the store; match them with errors.Is.
@@ -74,9 +58,9 @@ var (
 	ErrDuplicate     = errors.New("store: reading already stored")
 	ErrLedgerGap     = errors.New("store: ledger hashes do not continue the stored ones")
 	ErrNotFound      = errors.New("store: not found")
-	ErrBadDSN        = errors.New("store: bad data source name")
+	ErrBadDSN        = sqldb.ErrBadDSN
 	ErrInvalid       = errors.New("store: invalid reading")
-	ErrSchemaVersion = errors.New("store: database schema is newer than this program")
+	ErrSchemaVersion = sqldb.ErrSchemaVersion
 	ErrCorrupt       = errors.New("store: stored data is inconsistent")
 )
 
@@ -133,32 +117,17 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	t, err := parseDSN(dsn)
+	db, err := sqldb.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
-	if t.path != "" {
-		if err := os.MkdirAll(filepath.Dir(t.path), 0o750); err != nil {
-			return nil, fmt.Errorf("store: create database directory: %w", err)
-		}
-	}
-	db, err := sql.Open(t.driver, t.dsn)
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", t.dialect, err)
-	}
-	// Keep connections warm: an SQLite connection applies its pragmas and a
-	// PostgreSQL one its handshake on every open.
-	db.SetMaxIdleConns(8)
-	s := &Store{db: db, d: dialects[t.dialect], log: log.With("component", "store", "dialect", t.dialect)}
-	s.stmts.db = db
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: connect to %s: %w", t.dialect, err)
-	}
-	if err := s.migrate(ctx); err != nil {
+	log = log.With("component", "store", "dialect", db.Dialect())
+	if err := db.Migrate(ctx, schema, log); err != nil {
 		db.Close()
 		return nil, err
 	}
+	s := &Store{db: db.DB, d: dialects[db.Dialect()], log: log}
+	s.stmts.db = db.DB
 	return s, nil
 }
 

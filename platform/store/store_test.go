@@ -412,7 +412,7 @@ func TestReopenKeepsData(t *testing.T) {
 		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&versions); err != nil {
 			t.Fatal(err)
 		}
-		ms, _ := loadMigrations(migrationFiles, be.name)
+		ms, _ := schema.Migrations(be.name)
 		if versions != len(ms) {
 			t.Fatalf("schema_migrations holds %d rows, want %d (each migration once)", versions, len(ms))
 		}

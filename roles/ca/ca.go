@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/usapp/usapp/comms/pki"
+	"github.com/usapp/usapp/comms/pki/dbstate"
 	"github.com/usapp/usapp/comms/pki/est"
 	"github.com/usapp/usapp/computing/keystore"
 	"github.com/usapp/usapp/framework"
@@ -62,12 +63,25 @@ type Config struct {
 	Hosts   []string    // names and IPs in the server certificate
 	Clock   clock.Clock // issuance time and TLS time
 	Log     *slog.Logger
-	// State holds tokens, serials and revocations. Nil means a durable
-	// pki.FileState in DataDir; the demo, whose data dir lives for one run,
-	// passes pki.NewMemState() (FileState rewrites its file on every change,
-	// which suits thousands of devices, not a thousand-home burst).
+	// State holds tokens, serials, revocations and issued certificates.
+	// Nil means a database (comms/pki/dbstate) named by StateDSN; the demo,
+	// whose data dir lives for one run, passes pki.NewMemState().
 	State pki.State
+	// StateDSN names the database of a nil State (platform/sqldb's forms);
+	// empty means SQLite at DataDir/ca.db. A state.json and certs/ left by
+	// an earlier version in DataDir are imported into it at the first Open.
+	StateDSN string
 }
+
+// StateFile and CertsDir are where versions before the database kept the
+// CA's state, in its data dir; Open imports them.
+const (
+	StateFile = "state.json"
+	CertsDir  = "certs"
+)
+
+// openTimeout bounds connecting to the state's database and importing.
+const openTimeout = 5 * time.Minute
 
 // Authority is the running CA role.
 type Authority struct {
@@ -80,6 +94,8 @@ type Authority struct {
 	mu       sync.Mutex
 	crlAt    time.Time
 
+	closeState func() error
+
 	serverKey  crypto.Signer
 	certMu     sync.Mutex // one renewal of the HTTPS certificate at a time
 	serverCert atomic.Pointer[tls.Certificate]
@@ -90,24 +106,48 @@ func Open(cfg Config, ks keystore.Keystore) (*Authority, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "certs"), 0o700); err != nil {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
-	st := cfg.State
+	st, closeState := cfg.State, func() error { return nil }
 	if st == nil {
-		var err error
-		if st, err = pki.OpenFileState(filepath.Join(cfg.DataDir, "state.json")); err != nil {
+		db, err := openState(cfg)
+		if err != nil {
 			return nil, err
 		}
+		st, closeState = db, db.Close
 	}
-	certs := filepath.Join(cfg.DataDir, "certs")
-	if cfg.State != nil {
-		certs = "" // state in the caller's hands (the demo's, in memory): so is the directory
-	}
-	dir, err := openDirectory(st, certs)
+	a, err := open(cfg, ks, st)
 	if err != nil {
+		closeState()
 		return nil, err
 	}
+	a.closeState = closeState
+	return a, nil
+}
+
+// openState opens the CA's database and imports what an earlier version
+// kept in files.
+func openState(cfg Config) (*dbstate.State, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	dsn := cfg.StateDSN
+	if dsn == "" {
+		dsn = "sqlite:" + filepath.Join(cfg.DataDir, "ca.db")
+	}
+	db, err := dbstate.Open(ctx, dsn, cfg.Log)
+	if err != nil {
+		return nil, fmt.Errorf("ca: state: %w", err)
+	}
+	if _, err := db.ImportFile(ctx, filepath.Join(cfg.DataDir, StateFile), filepath.Join(cfg.DataDir, CertsDir)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ca: %w", err)
+	}
+	return db, nil
+}
+
+func open(cfg Config, ks keystore.Keystore, st pki.State) (*Authority, error) {
+	dir := newDirectory(st)
 	ca, err := loadOrCreate(cfg, ks, dir)
 	if err != nil {
 		return nil, err
@@ -216,12 +256,13 @@ func (a *Authority) serverCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 // URL is the base URL of the running server.
 func (a *Authority) URL() string { return "https://" + a.ln.Addr().String() }
 
-// Shutdown stops the server.
+// Shutdown stops the server and closes the state's database.
 func (a *Authority) Shutdown(ctx context.Context) error {
-	if a.srv == nil {
-		return nil
+	var err error
+	if a.srv != nil {
+		err = a.srv.Shutdown(ctx)
 	}
-	return a.srv.Shutdown(ctx)
+	return errors.Join(err, a.closeState())
 }
 
 // Handler routes the CA's HTTP API.

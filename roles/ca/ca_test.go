@@ -2,17 +2,21 @@ package ca
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/usapp/usapp/comms/pki"
+	"github.com/usapp/usapp/comms/pki/dbstate"
 	"github.com/usapp/usapp/comms/pki/est"
 	"github.com/usapp/usapp/computing/keystore"
 	"github.com/usapp/usapp/sim/clock"
@@ -91,6 +95,83 @@ func TestEnrolOnboardResolveAndRestart(t *testing.T) {
 	if _, err := client(b).Enroll(ctx, tok, key, "again"); !errors.Is(err, pki.ErrTokenUsed) {
 		t.Fatalf("used token after restart: %v", err)
 	}
+}
+
+// A data dir from a version before databases (state.json and one DER file
+// per certificate in certs/) is imported at the first Open: the directory
+// still resolves the devices, a used token stays used, an unused one enrols,
+// serials carry on, and the file is moved aside.
+func TestStateFileIsImported(t *testing.T) {
+	dir := t.TempDir()
+	caDir := filepath.Join(dir, "ca")
+	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, gw, used, fresh := earlierVersion(t, caDir, ks)
+
+	a := start(t, dir)
+	ctx := context.Background()
+	if !a.CA().Certificate().Equal(old.Certificate()) {
+		t.Fatal("imported CA has a new root")
+	}
+	if got, err := client(a).Certificates(ctx, pki.FiledUnder(gw)); err != nil || len(got) != 1 || !got[0].Equal(gw) {
+		t.Fatalf("directory after import: %d certificates, %v", len(got), err)
+	}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	if _, err := client(a).Enroll(ctx, used, key, "home-1"); !errors.Is(err, pki.ErrTokenUsed) {
+		t.Fatalf("used token after import: %v, want ErrTokenUsed", err)
+	}
+	cert, _ := enrol(t, client(a), fresh, "home-2")
+	if cert.SerialNumber.Cmp(gw.SerialNumber) <= 0 {
+		t.Fatalf("serial %v after import, want above %v", cert.SerialNumber, gw.SerialNumber)
+	}
+	if _, err := os.Stat(filepath.Join(caDir, StateFile+dbstate.ImportedSuffix)); err != nil {
+		t.Fatalf("state file not moved aside: %v", err)
+	}
+}
+
+// earlierVersion lays out a CA data dir as versions before databases did:
+// the root, a FileState in state.json and one DER file per certificate.
+func earlierVersion(t *testing.T, caDir string, ks keystore.Keystore) (old *pki.CA, gw *x509.Certificate, used, fresh string) {
+	t.Helper()
+	if err := os.MkdirAll(caDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st, err := pki.OpenFileState(filepath.Join(caDir, StateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err := ks.Put(KeyName, key); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if old, err = pki.NewCA("test CA", key, st, now, 10*365*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteCertificate(filepath.Join(caDir, RootFile), old.Certificate()); err != nil {
+		t.Fatal(err)
+	}
+	used, _ = old.NewToken(pki.RoleGateway, "home-1", "", time.Hour, now)
+	fresh, _ = old.NewToken(pki.RoleGateway, "home-2", "", time.Hour, now)
+	_, gk, _ := ed25519.GenerateKey(rand.Reader)
+	csr, err := pki.NewCSR(gk, "home-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gw, err = old.Enroll(used, csr, now); err != nil {
+		t.Fatal(err)
+	}
+	certs := filepath.Join(caDir, CertsDir)
+	if err := os.MkdirAll(certs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	name := pki.FiledUnder(gw) + "-" + gw.SerialNumber.Text(16) + ".der"
+	if err := os.WriteFile(filepath.Join(certs, name), gw.Raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return old, gw, used, fresh
 }
 
 // Revoking through the authority reaches the verifier the bus uses at once.

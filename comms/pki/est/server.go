@@ -1,6 +1,7 @@
 package est
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -56,7 +57,7 @@ type Handler struct {
 	log *slog.Logger
 	mux *http.ServeMux
 
-	directory func(lfdi string) []*x509.Certificate
+	directory func(ctx context.Context, lfdi string) ([]*x509.Certificate, error)
 
 	mu    sync.Mutex
 	stats Stats

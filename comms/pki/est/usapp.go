@@ -43,15 +43,21 @@ const meterTokenTTL = 24 * time.Hour
 
 // WithDirectory lets the handler answer certificate look-ups by LFDI: lookup
 // returns a device's certificates, newest first (none: not found); the answer
-// carries the first MaxDirectoryCerts. Without it PathCert answers not-found.
-func (h *Handler) WithDirectory(lookup func(lfdi string) []*x509.Certificate) *Handler {
+// carries the first MaxDirectoryCerts. An error from lookup (a database that
+// does not answer) is a 500, never a not-found. Without it PathCert answers
+// not-found.
+func (h *Handler) WithDirectory(lookup func(ctx context.Context, lfdi string) ([]*x509.Certificate, error)) *Handler {
 	h.directory = lookup
 	h.mux.HandleFunc("GET "+PathCert+"{lfdi}", h.certs)
 	return h
 }
 
 func (h *Handler) certs(w http.ResponseWriter, r *http.Request) {
-	cs := h.directory(r.PathValue("lfdi"))
+	cs, err := h.directory(r.Context(), r.PathValue("lfdi"))
+	if err != nil {
+		h.reject(w, r, err)
+		return
+	}
 	if len(cs) == 0 {
 		h.reject(w, r, ErrNotFound)
 		return

@@ -2,6 +2,7 @@ package est_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -66,10 +67,10 @@ func TestCertificateDirectory(t *testing.T) {
 	e := newEnv(t)
 	var mu sync.Mutex
 	issued := map[string][]*x509.Certificate{}
-	e.handler.WithDirectory(func(lfdi string) []*x509.Certificate {
+	e.handler.WithDirectory(func(_ context.Context, lfdi string) ([]*x509.Certificate, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		return issued[lfdi]
+		return issued[lfdi], nil
 	})
 	var certs []*x509.Certificate
 	for range est.MaxDirectoryCerts + 1 {

@@ -1,4 +1,4 @@
-package store
+package sqldb
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 
 // target is a parsed data source name.
 type target struct {
-	dialect string // dialectSQLite or dialectPostgres
+	dialect string // SQLite or Postgres
 	driver  string // database/sql driver name
 	dsn     string // what the driver receives
 	path    string // SQLite file path, for creating its directory; "" for file: URIs
@@ -36,7 +36,7 @@ func parseDSN(dsn string) (target, error) {
 		if _, err := url.Parse(dsn); err != nil {
 			return target{}, fmt.Errorf("%w: postgres URL does not parse (hint: postgres://user:password@host:5432/dbname?sslmode=verify-full)", ErrBadDSN)
 		}
-		return target{dialect: dialectPostgres, driver: "pgx", dsn: dsn}, nil
+		return target{dialect: Postgres, driver: "pgx", dsn: dsn}, nil
 	case "file":
 		if rest == "" || strings.HasPrefix(rest, "?") {
 			return target{}, fmt.Errorf("%w: file: URI without a path (hint: file:/var/lib/usapp/headend.db)", ErrBadDSN)
@@ -48,7 +48,7 @@ func parseDSN(dsn string) (target, error) {
 		if strings.Contains(rest, "?") {
 			sep = "&"
 		}
-		return target{dialect: dialectSQLite, driver: "sqlite", dsn: dsn + sep + sqlitePragmas}, nil
+		return target{dialect: SQLite, driver: "sqlite", dsn: dsn + sep + sqlitePragmas}, nil
 	case "sqlite", "sqlite3":
 		// sqlite:///abs/path and sqlite:rel/path are both accepted.
 		if strings.HasPrefix(rest, "///") {
@@ -62,13 +62,13 @@ func parseDSN(dsn string) (target, error) {
 	}
 }
 
-var errMemory = fmt.Errorf("%w: in-memory SQLite is not supported, every pooled connection would see its own database (hint: use a file path, e.g. t.TempDir()+\"/store.db\")", ErrBadDSN)
+var errMemory = fmt.Errorf("%w: in-memory SQLite is not supported, every pooled connection would see its own database (hint: use a file path, e.g. t.TempDir()+\"/usapp.db\")", ErrBadDSN)
 
 func isMemory(path string) bool {
 	return path == ":memory:" || strings.Contains(path, "mode=memory")
 }
 
-// sqlitePath turns a file path into a file: URI with the store's pragmas.
+// sqlitePath turns a file path into a file: URI with sqlitePragmas.
 // Building the URI with net/url escapes '?', '#' and '%' in the path, which
 // SQLite decodes again.
 func sqlitePath(path string) (target, error) {
@@ -85,5 +85,5 @@ func sqlitePath(path string) (target, error) {
 		return target{}, fmt.Errorf("%w: path: %v", ErrBadDSN, err)
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: sqlitePragmas}
-	return target{dialect: dialectSQLite, driver: "sqlite", dsn: u.String(), path: abs}, nil
+	return target{dialect: SQLite, driver: "sqlite", dsn: u.String(), path: abs}, nil
 }

@@ -1,4 +1,4 @@
-package store
+package sqldb
 
 import (
 	"context"
@@ -11,16 +11,16 @@ func TestParseDSN(t *testing.T) {
 	for _, tc := range []struct {
 		dsn, dialect, driverPrefix string
 	}{
-		{"postgres://u:p@h:5432/db?sslmode=disable", dialectPostgres, "postgres://u:p@h"},
-		{"postgresql://h/db", dialectPostgres, "postgresql://h/db"},
-		{"POSTGRES://h/db", dialectPostgres, "POSTGRES://h/db"},
-		{"/var/lib/usapp/headend.db", dialectSQLite, "file:///var/lib/usapp/headend.db?_pragma=busy_timeout"},
-		{"sqlite:/var/lib/x.db", dialectSQLite, "file:///var/lib/x.db?"},
-		{"sqlite:///var/lib/x.db", dialectSQLite, "file:///var/lib/x.db?"},
-		{"file:/var/lib/x.db", dialectSQLite, "file:/var/lib/x.db?_pragma="},
-		{"file:/var/lib/x.db?cache=shared", dialectSQLite, "file:/var/lib/x.db?cache=shared&_pragma="},
-		{"/tmp/what?#%.db", dialectSQLite, "file:///tmp/what%3F%23%25.db?"},
-		{`C:\data\x.db`, dialectSQLite, "file://"},
+		{"postgres://u:p@h:5432/db?sslmode=disable", Postgres, "postgres://u:p@h"},
+		{"postgresql://h/db", Postgres, "postgresql://h/db"},
+		{"POSTGRES://h/db", Postgres, "POSTGRES://h/db"},
+		{"/var/lib/usapp/headend.db", SQLite, "file:///var/lib/usapp/headend.db?_pragma=busy_timeout"},
+		{"sqlite:/var/lib/x.db", SQLite, "file:///var/lib/x.db?"},
+		{"sqlite:///var/lib/x.db", SQLite, "file:///var/lib/x.db?"},
+		{"file:/var/lib/x.db", SQLite, "file:/var/lib/x.db?_pragma="},
+		{"file:/var/lib/x.db?cache=shared", SQLite, "file:/var/lib/x.db?cache=shared&_pragma="},
+		{"/tmp/what?#%.db", SQLite, "file:///tmp/what%3F%23%25.db?"},
+		{`C:\data\x.db`, SQLite, "file://"},
 	} {
 		got, err := parseDSN(tc.dsn)
 		if err != nil {
@@ -30,7 +30,7 @@ func TestParseDSN(t *testing.T) {
 		if got.dialect != tc.dialect || !strings.HasPrefix(got.dsn, tc.driverPrefix) {
 			t.Errorf("parseDSN(%q) = %s %q, want %s %q...", tc.dsn, got.dialect, got.dsn, tc.dialect, tc.driverPrefix)
 		}
-		if got.dialect == dialectSQLite && !strings.Contains(got.dsn, "synchronous(FULL)") {
+		if got.dialect == SQLite && !strings.Contains(got.dsn, "synchronous(FULL)") {
 			t.Errorf("parseDSN(%q) lacks synchronous=FULL: %q", tc.dsn, got.dsn)
 		}
 	}
@@ -38,7 +38,7 @@ func TestParseDSN(t *testing.T) {
 
 func TestOpenBadDSN(t *testing.T) {
 	for _, dsn := range []string{"", "mysql://root:hunter2@db/x", ":memory:", "file::memory:", "file:?mode=memory", "sqlite:", "file:x.db?mode=memory", "a\x00b"} {
-		_, err := Open(context.Background(), dsn, nil)
+		_, err := Open(context.Background(), dsn)
 		if !errors.Is(err, ErrBadDSN) {
 			t.Errorf("Open(%q) = %v, want ErrBadDSN", dsn, err)
 			continue
@@ -55,7 +55,7 @@ func TestOpenBadDSN(t *testing.T) {
 func TestOpenUnreachablePostgres(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := Open(ctx, "postgres://nobody@127.0.0.1:1/none?connect_timeout=1", nil)
+	_, err := Open(ctx, "postgres://nobody@127.0.0.1:1/none?connect_timeout=1")
 	if err == nil {
 		t.Fatal("Open of an unreachable server succeeded")
 	}
@@ -83,11 +83,11 @@ func FuzzParseDSN(f *testing.F) {
 		isPG := strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://") ||
 			strings.HasPrefix(lower, "postgres:") || strings.HasPrefix(lower, "postgresql:")
 		switch {
-		case isPG && got.dialect != dialectPostgres, !isPG && got.dialect != dialectSQLite:
+		case isPG && got.dialect != Postgres, !isPG && got.dialect != SQLite:
 			t.Fatalf("parseDSN(%q) chose %s", dsn, got.dialect)
-		case got.dialect == dialectSQLite && (got.driver != "sqlite" || !strings.HasPrefix(got.dsn, "file:")):
+		case got.dialect == SQLite && (got.driver != "sqlite" || !strings.HasPrefix(got.dsn, "file:")):
 			t.Fatalf("parseDSN(%q) = %+v: SQLite must get a file: URI", dsn, got)
-		case got.dialect == dialectPostgres && (got.driver != "pgx" || got.dsn != dsn):
+		case got.dialect == Postgres && (got.driver != "pgx" || got.dsn != dsn):
 			t.Fatalf("parseDSN(%q) = %+v: PostgreSQL gets the URL unchanged", dsn, got)
 		}
 	})

@@ -1,0 +1,253 @@
+package dbstate_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/usapp/usapp/comms/pki"
+	"github.com/usapp/usapp/comms/pki/dbstate"
+	"github.com/usapp/usapp/comms/pki/pkitest"
+	"github.com/usapp/usapp/platform/sqldb"
+	"github.com/usapp/usapp/platform/store/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// backends runs fn on a fresh SQLite file and a fresh PostgreSQL database.
+func backends(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Run(sqldb.SQLite, func(t *testing.T) { fn(t, filepath.Join(t.TempDir(), "ca.db")) })
+	t.Run(sqldb.Postgres, func(t *testing.T) { fn(t, pgtest.Start(t)) })
+}
+
+func open(t *testing.T, dsn string) *dbstate.State {
+	t.Helper()
+	st, err := dbstate.Open(context.Background(), dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestStateContract(t *testing.T) {
+	t.Run(sqldb.SQLite, func(t *testing.T) {
+		var path string
+		pkitest.TestState(t, pkitest.Backend{
+			Open: func(t *testing.T) pki.State {
+				path = filepath.Join(t.TempDir(), "ca.db")
+				return open(t, path)
+			},
+			Reopen: func(t *testing.T) pki.State { return open(t, path) },
+		})
+	})
+	t.Run(sqldb.Postgres, func(t *testing.T) {
+		var dsn string
+		pkitest.TestState(t, pkitest.Backend{
+			Open: func(t *testing.T) pki.State {
+				dsn = pgtest.Start(t)
+				return open(t, dsn)
+			},
+			Reopen: func(t *testing.T) pki.State { return open(t, dsn) },
+		})
+	})
+}
+
+// newFileCA runs a CA on a FileState the way roles/ca did before databases:
+// one enrolment, one token left, one revocation.
+func newFileCA(t *testing.T, path string) (ca *pki.CA, key *ecdsa.PrivateKey, used, fresh string, enrolled *x509.Certificate) {
+	t.Helper()
+	st, err := pki.OpenFileState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if ca, err = pki.NewCA("root", key, st, t0, 10*365*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	used, _ = ca.NewToken(pki.RoleMeter, "m1", "", time.Hour, t0)
+	fresh, _ = ca.NewToken(pki.RoleMeter, "m2", "", time.Hour, t0)
+	if enrolled, err = ca.Enroll(used, csr(t, "m1"), t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.Revoke(enrolled.SerialNumber, t0); err != nil {
+		t.Fatal(err)
+	}
+	return ca, key, used, fresh, enrolled
+}
+
+func csr(t *testing.T, name string) *x509.CertificateRequest {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := pki.NewCSR(key, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// A CA that ran on a state file carries on from the database: the used
+// token stays used, the fresh one works, serials go on, the revocation holds.
+func TestImportFile(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string) {
+		dir := t.TempDir()
+		file, certs := filepath.Join(dir, "state.json"), filepath.Join(dir, "certs")
+		ca, key, used, fresh, enrolled := newFileCA(t, file)
+		// roles/ca kept each certificate as a DER file beside the state.
+		if err := os.Mkdir(certs, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(certs, "m1.der"), enrolled.Raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st := open(t, dsn)
+		if found, err := st.ImportFile(context.Background(), file, certs); err != nil || !found {
+			t.Fatalf("ImportFile = %v, %v", found, err)
+		}
+		if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("state file still in place after import: %v", err)
+		}
+		if _, err := os.Stat(file + dbstate.ImportedSuffix); err != nil {
+			t.Fatalf("state file not moved aside: %v", err)
+		}
+		ca2, err := pki.LoadCA(ca.Certificate(), key, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ca2.Enroll(used, csr(t, "m1"), t0); !errors.Is(err, pki.ErrTokenUsed) {
+			t.Fatalf("used token after import: %v, want ErrTokenUsed", err)
+		}
+		cert, err := ca2.Enroll(fresh, csr(t, "m2"), t0)
+		if err != nil {
+			t.Fatalf("fresh token after import: %v", err)
+		}
+		if cert.SerialNumber.Cmp(enrolled.SerialNumber) <= 0 {
+			t.Fatalf("serial %v after import, want above %v", cert.SerialNumber, enrolled.SerialNumber)
+		}
+		rev, err := st.Revoked()
+		if err != nil || len(rev) != 1 || rev[0].SerialNumber.Cmp(enrolled.SerialNumber) != 0 || !rev[0].RevocationTime.Equal(t0) {
+			t.Fatalf("revocations after import: %v %v", rev, err)
+		}
+		got, err := st.Issued(context.Background(), pki.FiledUnder(enrolled))
+		if err != nil || len(got) != 1 || !got[0].Equal(enrolled) {
+			t.Fatalf("imported certificate by identity: %d certificates, %v", len(got), err)
+		}
+		// Nothing left to import: a second call finds no file.
+		if found, err := st.ImportFile(context.Background(), file, ""); err != nil || found {
+			t.Fatalf("second ImportFile = %v, %v", found, err)
+		}
+	})
+}
+
+// A database that already holds state refuses an import and keeps the file
+// in place; a malformed file is refused before anything is written.
+func TestImportRefusals(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		dir := t.TempDir()
+		st := open(t, dsn)
+
+		bad := filepath.Join(dir, "bad.json")
+		if err := os.WriteFile(bad, []byte(`{"version":1,"serial":3,"tokens":{"zz":{}}}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.ImportFile(ctx, bad, ""); !errors.Is(err, pki.ErrStateFile) {
+			t.Fatalf("malformed file: %v, want pki.ErrStateFile", err)
+		}
+		if n, err := st.NextSerial(); err != nil || n.Int64() != 1 {
+			t.Fatalf("first serial after a refused import = %v %v, want 1", n, err)
+		}
+
+		file := filepath.Join(dir, "state.json")
+		newFileCA(t, file)
+		if _, err := st.ImportFile(ctx, file, ""); !errors.Is(err, dbstate.ErrNotEmpty) {
+			t.Fatalf("import into a used database: %v, want ErrNotEmpty", err)
+		}
+		if _, err := os.Stat(file); err != nil {
+			t.Fatalf("refused file was moved: %v", err)
+		}
+	})
+}
+
+// A crash between the import's commit and the file's rename: the next start
+// finds the file again, recognises it, and only moves it aside.
+func TestImportAfterACrash(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "state.json")
+	newFileCA(t, file)
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := open(t, filepath.Join(dir, "ca.db"))
+	if _, err := st.ImportFile(ctx, file, ""); err != nil {
+		t.Fatal(err)
+	}
+	next, _ := st.NextSerial()
+	// The rename "did not happen": the file is back, unchanged.
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if found, err := st.ImportFile(ctx, file, ""); err != nil || !found {
+		t.Fatalf("ImportFile of the imported file = %v, %v", found, err)
+	}
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("file not moved aside: %v", err)
+	}
+	if again, _ := st.NextSerial(); again.Cmp(next) <= 0 {
+		t.Fatalf("serial %v after the second import, want above %v: the file was applied twice", again, next)
+	}
+	// A different file is still refused.
+	if err := os.WriteFile(file, append(raw, ' '), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ImportFile(ctx, file, ""); !errors.Is(err, dbstate.ErrNotEmpty) {
+		t.Fatalf("another file: %v, want ErrNotEmpty", err)
+	}
+}
+
+// RecordIssued keeps the certificate itself, filed under the device's
+// identity, so that renewals of one device can be found together.
+func TestRecordIssuedKeepsTheCertificate(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string) {
+		st := open(t, dsn)
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		ca, err := pki.NewCA("root", key, st, t0, 10*365*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := ca.NewToken(pki.RoleMeter, "m1", "", time.Hour, t0)
+		first, err := ca.Enroll(tok, csr(t, "m1"), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := ca.Renew(first, csr(t, "m1"), t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Issued(context.Background(), pki.FiledUnder(first))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || !got[0].Equal(first) || !got[1].Equal(second) {
+			t.Fatalf("Issued(identity) = %d certificates, want the enrolment and its renewal in order", len(got))
+		}
+		if err := st.RecordIssued(first); err == nil {
+			t.Fatal("a serial was recorded twice")
+		}
+	})
+}
