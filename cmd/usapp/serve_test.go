@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/usapp/usapp/internal/testnet"
+	"github.com/usapp/usapp/platform/sqldb"
 	"github.com/usapp/usapp/platform/store/pgtest"
 )
 
@@ -225,7 +226,8 @@ func writeFile(t *testing.T, path, content string) {
 // with two meters in another, talking only over the network (EST over HTTPS,
 // NATS with mTLS, HTTP for the key bundle). The head-end is killed with
 // SIGKILL while readings flow and started again; every reading the gateway
-// sent must then be billed exactly once.
+// sent must then be billed exactly once. With PostgreSQL the embedded CA's
+// state shares the store's database.
 func TestServeAcrossProcesses(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -256,6 +258,7 @@ ca:
   root_file: %q
   token_file: %q
   gateway_tokens: 1
+  dsn: %q
 bus:
   listen: %q
 store:
@@ -264,7 +267,7 @@ headend:
   http: %q
   batch: 16
   ack_wait: 2s
-`, heDir, caAddr, rootFile, tokenFile, busAddr, dsn, heHTTP))
+`, heDir, caAddr, rootFile, tokenFile, dsn, busAddr, dsn, heHTTP))
 	gwConf := filepath.Join(dir, "gateway.yaml")
 	writeFile(t, gwConf, fmt.Sprintf(`role: gateway
 data_dir: %q
@@ -396,6 +399,27 @@ gateway:
 		if b.Registers == 0 || b.EnergyWh <= 0 {
 			t.Errorf("bill of %s: %d registers, %d Wh", b.Meter, b.Registers, b.EnergyWh)
 		}
+	}
+	if dsn != "" {
+		checkCAStateIn(t, dsn)
+	}
+}
+
+// checkCAStateIn requires the CA's state in the database at dsn: the root,
+// the services, the gateway and its meters each took a serial there.
+func checkCAStateIn(t *testing.T, dsn string) {
+	t.Helper()
+	db, err := sqldb.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var serial, issued int
+	if err := db.QueryRow("SELECT (SELECT last FROM ca_serial), (SELECT COUNT(*) FROM ca_issued)").Scan(&serial, &issued); err != nil {
+		t.Fatalf("the CA's tables in the shared database: %v", err)
+	}
+	if serial < 5 || issued < 5 {
+		t.Fatalf("CA state in the database: serial %d, %d certificates issued; want the root, head-end, bus, gateway and meters", serial, issued)
 	}
 }
 
