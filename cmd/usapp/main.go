@@ -21,6 +21,7 @@ type cli struct {
 	Config  configCmd  `cmd:"" help:"Configuration tools."`
 	Privacy privacyCmd `cmd:"" help:"Privacy measurements (C3 load hiding against NILM attackers)."`
 	Analyze analyzeCmd `cmd:"" help:"Analyse a system model with the USaPP method: threats, controls, minimum set, reports."`
+	CA      caCmd      `cmd:"" name:"ca" help:"Certificate authority administration."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 
 	LogLevel string `help:"Log level: debug, info, warn, error." default:"warn" enum:"debug,info,warn,error"`

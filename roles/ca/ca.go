@@ -71,6 +71,11 @@ type Config struct {
 	// empty means SQLite at DataDir/ca.db. A state.json and certs/ left by
 	// an earlier version in DataDir are imported into it at the first Open.
 	StateDSN string
+	// CRLEvery is how often the CA re-reads its revocations into the
+	// verifier its own services use (the embedded bus), so that a
+	// revocation recorded by another process (usapp ca revoke) takes effect
+	// without a restart. Zero means a minute.
+	CRLEvery time.Duration
 }
 
 // StateFile and CertsDir are where versions before the database kept the
@@ -95,6 +100,9 @@ type Authority struct {
 	crlAt    time.Time
 
 	closeState func() error
+	done       chan struct{} // closed by Shutdown: stops crlLoop
+	loopDone   chan struct{}
+	stopOnce   sync.Once
 
 	serverKey  crypto.Signer
 	certMu     sync.Mutex // one renewal of the HTTPS certificate at a time
@@ -109,9 +117,12 @@ func Open(cfg Config, ks keystore.Keystore) (*Authority, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
+	if cfg.CRLEvery <= 0 {
+		cfg.CRLEvery = time.Minute
+	}
 	st, closeState := cfg.State, func() error { return nil }
 	if st == nil {
-		db, err := openState(cfg)
+		db, err := OpenState(cfg.DataDir, cfg.StateDSN, cfg.Log)
 		if err != nil {
 			return nil, err
 		}
@@ -126,20 +137,21 @@ func Open(cfg Config, ks keystore.Keystore) (*Authority, error) {
 	return a, nil
 }
 
-// openState opens the CA's database and imports what an earlier version
-// kept in files.
-func openState(cfg Config) (*dbstate.State, error) {
+// OpenState opens the database of the CA whose data dir is dataDir (dsn as
+// Config.StateDSN) and imports what an earlier version kept in files there.
+// The CA role opens it so; so does an administrator's tool, which may run
+// beside a running CA. A nil log discards log output.
+func OpenState(dataDir, dsn string, log *slog.Logger) (*dbstate.State, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 	defer cancel()
-	dsn := cfg.StateDSN
 	if dsn == "" {
-		dsn = "sqlite:" + filepath.Join(cfg.DataDir, "ca.db")
+		dsn = "sqlite:" + filepath.Join(dataDir, "ca.db")
 	}
-	db, err := dbstate.Open(ctx, dsn, cfg.Log)
+	db, err := dbstate.Open(ctx, dsn, log)
 	if err != nil {
 		return nil, fmt.Errorf("ca: state: %w", err)
 	}
-	if _, err := db.ImportFile(ctx, filepath.Join(cfg.DataDir, StateFile), filepath.Join(cfg.DataDir, CertsDir)); err != nil {
+	if _, err := db.ImportFile(ctx, filepath.Join(dataDir, StateFile), filepath.Join(dataDir, CertsDir)); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("ca: %w", err)
 	}
@@ -214,6 +226,9 @@ func (a *Authority) Start(serverKey crypto.Signer) error {
 			a.cfg.Log.Error("ca server", "err", err)
 		}
 	}()
+	a.done = make(chan struct{})
+	a.loopDone = make(chan struct{})
+	go a.crlLoop()
 	return nil
 }
 
@@ -256,13 +271,36 @@ func (a *Authority) serverCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 // URL is the base URL of the running server.
 func (a *Authority) URL() string { return "https://" + a.ln.Addr().String() }
 
-// Shutdown stops the server and closes the state's database.
+// Shutdown stops the server and closes the state's database. Calls after
+// the first do nothing.
 func (a *Authority) Shutdown(ctx context.Context) error {
 	var err error
-	if a.srv != nil {
-		err = a.srv.Shutdown(ctx)
+	a.stopOnce.Do(func() {
+		if a.srv != nil {
+			err = a.srv.Shutdown(ctx)
+			close(a.done)
+			<-a.loopDone
+		}
+		err = errors.Join(err, a.closeState())
+	})
+	return err
+}
+
+// crlLoop re-reads the revocations every cfg.CRLEvery until Shutdown.
+func (a *Authority) crlLoop() {
+	defer close(a.loopDone)
+	t := time.NewTicker(a.cfg.CRLEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.done:
+			return
+		case <-t.C:
+			if err := a.refreshCRL(a.cfg.Clock.Now()); err != nil {
+				a.cfg.Log.Warn("re-reading the revocations failed; the last list applies", "err", err)
+			}
+		}
 	}
-	return errors.Join(err, a.closeState())
 }
 
 // Handler routes the CA's HTTP API.
@@ -274,11 +312,11 @@ func (a *Authority) Handler() http.Handler {
 	return mux
 }
 
-// refreshCRL re-signs the CRL the verifier uses at most once a minute.
+// refreshCRL re-signs the CRL the verifier uses at most once per CRLEvery.
 func (a *Authority) refreshCRL(now time.Time) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.crlAt.IsZero() && now.Sub(a.crlAt) < time.Minute && !now.Before(a.crlAt) {
+	if !a.crlAt.IsZero() && now.Sub(a.crlAt) < a.cfg.CRLEvery && !now.Before(a.crlAt) {
 		return nil
 	}
 	der, err := a.ca.CRL(now)

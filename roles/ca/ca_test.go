@@ -26,12 +26,18 @@ func start(t *testing.T, dir string) *Authority { return startWith(t, dir, clock
 
 func startWith(t *testing.T, dir string, clk clock.Clock) *Authority {
 	t.Helper()
+	return startConfig(t, dir, Config{Clock: clk})
+}
+
+// startConfig starts a CA in dir/ca from cfg, filling in name, address and keys.
+func startConfig(t *testing.T, dir string, cfg Config) *Authority {
+	t.Helper()
 	ks, err := keystore.Open(filepath.Join(dir, "keys"), []byte("test passphrase"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := Open(Config{Name: "test CA", DataDir: filepath.Join(dir, "ca"), Listen: "127.0.0.1:0",
-		Hosts: []string{"127.0.0.1"}, Clock: clk}, ks)
+	cfg.Name, cfg.DataDir, cfg.Listen, cfg.Hosts = "test CA", filepath.Join(dir, "ca"), "127.0.0.1:0", []string{"127.0.0.1"}
+	a, err := Open(cfg, ks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +100,49 @@ func TestEnrolOnboardResolveAndRestart(t *testing.T) {
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	if _, err := client(b).Enroll(ctx, tok, key, "again"); !errors.Is(err, pki.ErrTokenUsed) {
 		t.Fatalf("used token after restart: %v", err)
+	}
+}
+
+// A revocation another process records in the CA's database (usapp ca
+// revoke) is in the CA's CRL at once and reaches the verifier its bus uses
+// within CRLEvery, without a restart.
+func TestRevocationFromAnotherProcess(t *testing.T) {
+	dir := t.TempDir()
+	a := startConfig(t, dir, Config{Clock: clock.Real{}, CRLEvery: 50 * time.Millisecond})
+	tok, _ := a.CA().NewToken(pki.RoleGateway, "home-3", "", time.Hour, time.Now())
+	gw, _ := enrol(t, client(a), tok, "home-3")
+	v := BusVerifier(a.Verifier())
+	if _, err := v.VerifyPeer(gw, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	admin, err := OpenState(filepath.Join(dir, "ca"), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.RevokeIdentity(context.Background(), pki.FiledUnder(gw), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	der, err := client(a).CRL(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil || len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].SerialNumber.Cmp(gw.SerialNumber) != 0 {
+		t.Fatalf("CRL right after the revocation: %v entries, %v", len(crl.RevokedCertificateEntries), err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := v.VerifyPeer(gw, time.Now())
+		if errors.Is(err, pki.ErrRevoked) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bus verifier 5 s after the revocation: %v, want ErrRevoked", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -49,8 +49,13 @@ var schema = sqldb.Schema{FS: migrations, Dir: "migrations", Table: "ca_schema_m
 // must answer an enrolment with an error rather than hang on a lost server.
 const opTimeout = 30 * time.Second
 
-// ErrNotEmpty reports an import into a state that already holds data.
-var ErrNotEmpty = errors.New("dbstate: the database already holds CA state")
+// Errors; match them with errors.Is.
+var (
+	// ErrNotEmpty reports an import into a state that already holds data.
+	ErrNotEmpty = errors.New("dbstate: the database already holds CA state")
+	// ErrNoCertificate reports an identity or serial the CA never issued.
+	ErrNoCertificate = errors.New("dbstate: no such certificate issued")
+)
 
 // State is a pki.State in a database. It is safe for concurrent use, also
 // by several processes on one database.
@@ -89,6 +94,7 @@ func (s *State) Dialect() string { return s.db.Dialect() }
 type queries struct {
 	putToken, pruneTokens, consumeToken, tokenStatus  string
 	nextSerial, revoke, revoked, recordIssued, issued string
+	issuedSerial                                      string
 }
 
 func newQueries(rebind func(string) string) queries {
@@ -101,6 +107,7 @@ func newQueries(rebind func(string) string) queries {
 		nextSerial:   "UPDATE ca_serial SET last = last + 1 WHERE id = 1 RETURNING last",
 		revoke:       rebind("INSERT INTO ca_revoked (serial, revoked_at) VALUES (?, ?) ON CONFLICT (serial) DO NOTHING"),
 		revoked:      "SELECT serial, revoked_at FROM ca_revoked",
+		issuedSerial: rebind("SELECT COUNT(*) FROM ca_issued WHERE serial = ?"),
 		issued:       rebind("SELECT der FROM ca_issued WHERE identity = ? AND der IS NOT NULL ORDER BY seq"),
 		recordIssued: rebind("INSERT INTO ca_issued (serial, lfdi, identity, subject, not_after, der) VALUES (?, ?, ?, ?, ?, ?)"),
 	}
@@ -271,4 +278,49 @@ func (s *State) Issued(ctx context.Context, identity string) ([]*x509.Certificat
 		return nil, fmt.Errorf("dbstate: issued certificates: %w", err)
 	}
 	return out, nil
+}
+
+// RevokeIdentity revokes, in one transaction, every certificate filed under
+// identity (a device's renewals included) as of at, and returns them. One
+// already revoked keeps its first time. An identity with no certificate on
+// record is ErrNoCertificate.
+func (s *State) RevokeIdentity(ctx context.Context, identity string, at time.Time) ([]*x509.Certificate, error) {
+	certs, err := s.Issued(ctx, identity)
+	if err != nil {
+		return nil, err
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("%w: none filed under %.48q", ErrNoCertificate, identity)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("dbstate: begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, c := range certs {
+		if _, err := tx.ExecContext(ctx, s.q.revoke, c.SerialNumber.Text(16), at.UnixNano()); err != nil {
+			return nil, fmt.Errorf("dbstate: revoke: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("dbstate: commit: %w", err)
+	}
+	return certs, nil
+}
+
+// RevokeSerial revokes the certificate with the given serial as of at. A
+// serial the CA never issued is ErrNoCertificate: revoking it would protect
+// nothing and hide a typing mistake.
+func (s *State) RevokeSerial(ctx context.Context, serial *big.Int, at time.Time) error {
+	if serial == nil || serial.Sign() <= 0 {
+		return fmt.Errorf("serial: %w", pki.ErrInvalid)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.q.issuedSerial, serial.Text(16)).Scan(&n); err != nil {
+		return fmt.Errorf("dbstate: issued serial: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: serial %s", ErrNoCertificate, serial.Text(16))
+	}
+	return s.Revoke(serial, at)
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
+	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
@@ -248,6 +249,54 @@ func TestRecordIssuedKeepsTheCertificate(t *testing.T) {
 		}
 		if err := st.RecordIssued(first); err == nil {
 			t.Fatal("a serial was recorded twice")
+		}
+	})
+}
+
+// Revoking an identity revokes every certificate of the device, its
+// renewals included; an identity or serial never issued is refused.
+func TestRevokeIdentityAndSerial(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		st := open(t, dsn)
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		ca, err := pki.NewCA("root", key, st, t0, 10*365*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := ca.NewToken(pki.RoleMeter, "m1", "", time.Hour, t0)
+		first, err := ca.Enroll(tok, csr(t, "m1"), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := ca.Renew(first, csr(t, "m1"), t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, _ := ca.NewToken(pki.RoleMeter, "m2", "", time.Hour, t0)
+		bystander, err := ca.Enroll(other, csr(t, "m2"), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.RevokeIdentity(ctx, pki.FiledUnder(first), t0.Add(2*time.Hour))
+		if err != nil || len(got) != 2 {
+			t.Fatalf("RevokeIdentity = %d certificates, %v; want 2", len(got), err)
+		}
+		rev, err := st.Revoked()
+		if err != nil || len(rev) != 2 || rev[0].SerialNumber.Cmp(first.SerialNumber) != 0 || rev[1].SerialNumber.Cmp(second.SerialNumber) != 0 {
+			t.Fatalf("Revoked() = %v, %v; want the two certificates of m1 only", rev, err)
+		}
+		if _, err := st.RevokeIdentity(ctx, "0000000000000000000000000000000000000000", t0); !errors.Is(err, dbstate.ErrNoCertificate) {
+			t.Fatalf("unknown identity: %v, want ErrNoCertificate", err)
+		}
+		if err := st.RevokeSerial(ctx, new(big.Int).Add(bystander.SerialNumber, big.NewInt(100)), t0); !errors.Is(err, dbstate.ErrNoCertificate) {
+			t.Fatalf("unknown serial: %v, want ErrNoCertificate", err)
+		}
+		if err := st.RevokeSerial(ctx, bystander.SerialNumber, t0); err != nil {
+			t.Fatal(err)
+		}
+		if rev, _ := st.Revoked(); len(rev) != 3 {
+			t.Fatalf("%d revocations after RevokeSerial, want 3", len(rev))
 		}
 	})
 }
