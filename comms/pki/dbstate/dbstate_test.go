@@ -221,25 +221,31 @@ func TestImportAfterACrash(t *testing.T) {
 	}
 }
 
+// enrolAndRenew runs a CA on st that enrols meter m1 and renews it an hour
+// later.
+func enrolAndRenew(t *testing.T, st pki.State) (ca *pki.CA, first, second *x509.Certificate) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewCA("root", key, st, t0, 10*365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := ca.NewToken(pki.RoleMeter, "m1", "", time.Hour, t0)
+	if first, err = ca.Enroll(tok, csr(t, "m1"), t0); err != nil {
+		t.Fatal(err)
+	}
+	if second, err = ca.Renew(first, csr(t, "m1"), t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	return ca, first, second
+}
+
 // RecordIssued keeps the certificate itself, filed under the device's
 // identity, so that renewals of one device can be found together.
 func TestRecordIssuedKeepsTheCertificate(t *testing.T) {
 	backends(t, func(t *testing.T, dsn string) {
 		st := open(t, dsn)
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		ca, err := pki.NewCA("root", key, st, t0, 10*365*24*time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, _ := ca.NewToken(pki.RoleMeter, "m1", "", time.Hour, t0)
-		first, err := ca.Enroll(tok, csr(t, "m1"), t0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		second, err := ca.Renew(first, csr(t, "m1"), t0.Add(time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, first, second := enrolAndRenew(t, st)
 		got, err := st.Issued(context.Background(), pki.FiledUnder(first))
 		if err != nil {
 			t.Fatal(err)
@@ -259,20 +265,7 @@ func TestRevokeIdentityAndSerial(t *testing.T) {
 	backends(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := open(t, dsn)
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		ca, err := pki.NewCA("root", key, st, t0, 10*365*24*time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, _ := ca.NewToken(pki.RoleMeter, "m1", "", time.Hour, t0)
-		first, err := ca.Enroll(tok, csr(t, "m1"), t0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		second, err := ca.Renew(first, csr(t, "m1"), t0.Add(time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
+		ca, first, second := enrolAndRenew(t, st)
 		other, _ := ca.NewToken(pki.RoleMeter, "m2", "", time.Hour, t0)
 		bystander, err := ca.Enroll(other, csr(t, "m2"), t0)
 		if err != nil {
