@@ -27,9 +27,9 @@ type FileState struct {
 	path string
 }
 
-// maxStateFile bounds what OpenFileState reads (a corrupt or hostile file
-// must not exhaust memory).
-const maxStateFile = 256 << 20
+// MaxStateFile bounds what OpenFileState, DecodeStateFile and an importer
+// read: a corrupt or hostile file must not exhaust memory.
+const MaxStateFile = 256 << 20
 
 // OpenFileState loads the state at path, or starts an empty one that will be
 // created on the first change.
@@ -43,8 +43,8 @@ func OpenFileState(path string) (State, error) {
 		return fsState, nil
 	case err != nil:
 		return nil, fmt.Errorf("pki: read state: %w", err)
-	case len(raw) > maxStateFile:
-		return nil, fmt.Errorf("pki: state file larger than %d bytes: %w", maxStateFile, ErrStateFile)
+	case len(raw) > MaxStateFile:
+		return nil, fmt.Errorf("pki: state file larger than %d bytes: %w", MaxStateFile, ErrStateFile)
 	}
 	d, err := decodeState(raw)
 	if err != nil {

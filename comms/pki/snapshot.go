@@ -29,8 +29,8 @@ type IssuedRecord struct {
 // DecodeStateFile parses the content of a FileState's file, strictly: unknown
 // fields, other versions and impossible values are ErrStateFile.
 func DecodeStateFile(raw []byte) (StateSnapshot, error) {
-	if len(raw) > maxStateFile {
-		return StateSnapshot{}, fmt.Errorf("pki: state file larger than %d bytes: %w", maxStateFile, ErrStateFile)
+	if len(raw) > MaxStateFile {
+		return StateSnapshot{}, fmt.Errorf("pki: state file larger than %d bytes: %w", MaxStateFile, ErrStateFile)
 	}
 	d, err := decodeState(raw)
 	if err != nil {

@@ -66,14 +66,11 @@ func readBounded(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if fi.Size() > maxImport {
+	if fi.Size() > pki.MaxStateFile {
 		return nil, fmt.Errorf("%d bytes, more than a state file holds: %w", fi.Size(), pki.ErrStateFile)
 	}
 	return os.ReadFile(path)
 }
-
-// maxImport matches the bound pki.OpenFileState applies.
-const maxImport = 256 << 20
 
 // importSnapshot writes snap into an empty database and records its digest.
 func (s *State) importSnapshot(ctx context.Context, snap pki.StateSnapshot, certs []*x509.Certificate, digest [32]byte) error {
