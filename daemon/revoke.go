@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,17 +56,5 @@ func Revoke(ctx context.Context, cfg *config.Config, r Revocation, log *slog.Log
 		}
 		return []*big.Int{n}, nil
 	}
-	certs, err := st.RevokeIdentity(ctx, strings.ToUpper(r.LFDI), now)
-	if err != nil {
-		return nil, err
-	}
-	return serials(certs), nil
-}
-
-func serials(certs []*x509.Certificate) []*big.Int {
-	out := make([]*big.Int, len(certs))
-	for i, c := range certs {
-		out[i] = c.SerialNumber
-	}
-	return out
+	return st.RevokeIdentity(ctx, strings.ToUpper(r.LFDI), now)
 }

@@ -1,8 +1,6 @@
 package daemon
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"strings"
@@ -19,19 +17,8 @@ import (
 func TestRevoke(t *testing.T) {
 	dir := t.TempDir()
 	auth, _ := testCA(t, dir, clock.Real{})
-	tok, err := auth.CA().NewToken(pki.RoleGateway, "home-1", "", time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	csr, err := pki.NewCSR(key, "home-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := auth.CA().Enroll(tok, csr, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, id := issued(t, auth.CA(), pki.RoleGateway, "home-1", time.Now())
+	gw := id.Cert
 	cfg := parseConfig(t, "role: ca\ndata_dir: "+dir+"\n")
 	ctx := t.Context()
 

@@ -14,8 +14,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // dialects runs fn once per backend, each on a fresh database.
 func dialects(t *testing.T, fn func(t *testing.T, dsn string)) {
-	t.Run(SQLite, func(t *testing.T) { fn(t, filepath.Join(t.TempDir(), "x.db")) })
-	t.Run(Postgres, func(t *testing.T) { fn(t, pgtest.Start(t)) })
+	pgtest.Backends(t, "x.db", func(t *testing.T, _, dsn string) { fn(t, dsn) })
 }
 
 func open(t *testing.T, dsn string) *DB {

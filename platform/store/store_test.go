@@ -30,12 +30,7 @@ type backend struct {
 
 // backends runs fn once per backend, each on a fresh database.
 func backends(t *testing.T, fn func(t *testing.T, be backend)) {
-	t.Run(dialectSQLite, func(t *testing.T) {
-		fn(t, backend{dialectSQLite, filepath.Join(t.TempDir(), "store.db")})
-	})
-	t.Run(dialectPostgres, func(t *testing.T) {
-		fn(t, backend{dialectPostgres, pgtest.Start(t)})
-	})
+	pgtest.Backends(t, "store.db", func(t *testing.T, dialect, dsn string) { fn(t, backend{dialect, dsn}) })
 }
 
 func (be backend) open(t testing.TB) *Store {

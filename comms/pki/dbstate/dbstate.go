@@ -94,7 +94,7 @@ func (s *State) Dialect() string { return s.db.Dialect() }
 type queries struct {
 	putToken, pruneTokens, consumeToken, tokenStatus  string
 	nextSerial, revoke, revoked, recordIssued, issued string
-	issuedSerial                                      string
+	issuedSerial, identitySerials                     string
 }
 
 func newQueries(rebind func(string) string) queries {
@@ -103,13 +103,14 @@ func newQueries(rebind func(string) string) queries {
 		pruneTokens: rebind("DELETE FROM ca_tokens WHERE expires < ?"),
 		consumeToken: rebind("UPDATE ca_tokens SET used = TRUE WHERE hash = ? AND NOT used AND expires > ? " +
 			"RETURNING role, name, gateway, expires"),
-		tokenStatus:  rebind("SELECT used FROM ca_tokens WHERE hash = ?"),
-		nextSerial:   "UPDATE ca_serial SET last = last + 1 WHERE id = 1 RETURNING last",
-		revoke:       rebind("INSERT INTO ca_revoked (serial, revoked_at) VALUES (?, ?) ON CONFLICT (serial) DO NOTHING"),
-		revoked:      "SELECT serial, revoked_at FROM ca_revoked",
-		issuedSerial: rebind("SELECT COUNT(*) FROM ca_issued WHERE serial = ?"),
-		issued:       rebind("SELECT der FROM ca_issued WHERE identity = ? AND der IS NOT NULL ORDER BY seq"),
-		recordIssued: rebind("INSERT INTO ca_issued (serial, lfdi, identity, subject, not_after, der) VALUES (?, ?, ?, ?, ?, ?)"),
+		tokenStatus:     rebind("SELECT used FROM ca_tokens WHERE hash = ?"),
+		nextSerial:      "UPDATE ca_serial SET last = last + 1 WHERE id = 1 RETURNING last",
+		revoke:          rebind("INSERT INTO ca_revoked (serial, revoked_at) VALUES (?, ?) ON CONFLICT (serial) DO NOTHING"),
+		revoked:         "SELECT serial, revoked_at FROM ca_revoked",
+		issuedSerial:    rebind("SELECT COUNT(*) FROM ca_issued WHERE serial = ?"),
+		identitySerials: rebind("SELECT serial FROM ca_issued WHERE identity = ? ORDER BY seq"),
+		issued:          rebind("SELECT der FROM ca_issued WHERE identity = ? AND der IS NOT NULL ORDER BY seq"),
+		recordIssued:    rebind("INSERT INTO ca_issued (serial, lfdi, identity, subject, not_after, der) VALUES (?, ?, ?, ?, ?, ?)"),
 	}
 }
 
@@ -148,14 +149,21 @@ func (s *State) ConsumeToken(hash [32]byte, now time.Time) (pki.TokenRecord, err
 	if _, err := tx.ExecContext(ctx, s.q.pruneTokens, now.Add(-pki.TokenRetention).UnixNano()); err != nil {
 		return pki.TokenRecord{}, fmt.Errorf("dbstate: forget old tokens: %w", err)
 	}
+	// A refused token still commits: the pruning above stands.
 	rec, err := s.consume(ctx, tx, hash, now)
-	if err != nil && !errors.Is(err, pki.ErrTokenUsed) && !errors.Is(err, pki.ErrTokenExpired) && !errors.Is(err, pki.ErrTokenUnknown) {
+	if err != nil && !refused(err) {
 		return pki.TokenRecord{}, err
 	}
 	if cerr := tx.Commit(); cerr != nil {
 		return pki.TokenRecord{}, fmt.Errorf("dbstate: commit: %w", cerr)
 	}
 	return rec, err
+}
+
+// refused reports the errors that refuse a token, as opposed to a failing
+// database.
+func refused(err error) bool {
+	return errors.Is(err, pki.ErrTokenUsed) || errors.Is(err, pki.ErrTokenExpired) || errors.Is(err, pki.ErrTokenUnknown)
 }
 
 func (s *State) consume(ctx context.Context, tx *sql.Tx, hash [32]byte, now time.Time) (pki.TokenRecord, error) {
@@ -281,31 +289,56 @@ func (s *State) Issued(ctx context.Context, identity string) ([]*x509.Certificat
 }
 
 // RevokeIdentity revokes, in one transaction, every certificate filed under
-// identity (a device's renewals included) as of at, and returns them. One
-// already revoked keeps its first time. An identity with no certificate on
-// record is ErrNoCertificate.
-func (s *State) RevokeIdentity(ctx context.Context, identity string, at time.Time) ([]*x509.Certificate, error) {
-	certs, err := s.Issued(ctx, identity)
-	if err != nil {
-		return nil, err
-	}
-	if len(certs) == 0 {
-		return nil, fmt.Errorf("%w: none filed under %.48q", ErrNoCertificate, identity)
-	}
+// identity (a device's renewals included) as of at, and returns their
+// serials. One already revoked keeps its first time. An identity with no
+// certificate on record is ErrNoCertificate.
+func (s *State) RevokeIdentity(ctx context.Context, identity string, at time.Time) ([]*big.Int, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dbstate: begin: %w", err)
 	}
 	defer tx.Rollback()
-	for _, c := range certs {
-		if _, err := tx.ExecContext(ctx, s.q.revoke, c.SerialNumber.Text(16), at.UnixNano()); err != nil {
+	serials, err := issuedSerials(ctx, tx, s.q.identitySerials, identity)
+	if err != nil {
+		return nil, err
+	}
+	if len(serials) == 0 {
+		return nil, fmt.Errorf("%w: none filed under %.48q", ErrNoCertificate, identity)
+	}
+	for _, n := range serials {
+		if _, err := tx.ExecContext(ctx, s.q.revoke, n.Text(16), at.UnixNano()); err != nil {
 			return nil, fmt.Errorf("dbstate: revoke: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("dbstate: commit: %w", err)
 	}
-	return certs, nil
+	return serials, nil
+}
+
+// issuedSerials reads the serials a query over ca_issued returns.
+func issuedSerials(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]*big.Int, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("dbstate: issued serials: %w", err)
+	}
+	defer rows.Close()
+	var out []*big.Int
+	for rows.Next() {
+		var hex string
+		if err := rows.Scan(&hex); err != nil {
+			return nil, fmt.Errorf("dbstate: issued serials: %w", err)
+		}
+		n, ok := new(big.Int).SetString(hex, 16)
+		if !ok {
+			return nil, fmt.Errorf("dbstate: stored serial %q: %w", hex, pki.ErrInvalid)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dbstate: issued serials: %w", err)
+	}
+	return out, nil
 }
 
 // RevokeSerial revokes the certificate with the given serial as of at. A

@@ -60,6 +60,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -94,6 +95,15 @@ func Start(t testing.TB) string {
 	}
 	t.Cleanup(func() { dropDatabase(dsn) })
 	return dsn
+}
+
+// Backends runs fn as two subtests named after the dialects, so that code
+// which supports both backends is tested on both by one test: "sqlite" on
+// a fresh file named file in t.TempDir(), and "postgres" on a fresh database
+// from Start (skipped, visibly, where PostgreSQL is not installed).
+func Backends(t *testing.T, file string, fn func(t *testing.T, dialect, dsn string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, "sqlite", filepath.Join(t.TempDir(), file)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, "postgres", Start(t)) })
 }
 
 // Main runs the tests and then shuts the shared cluster down, so that no
