@@ -488,6 +488,50 @@ func TestRevocationThroughCRL(t *testing.T) {
 	}
 }
 
+// Revision moves when the revoked set changes, not when the CA only
+// re-signs the same list under a new number, nor when a list is refused.
+func TestVerifierRevision(t *testing.T) {
+	ca := newCA(t)
+	v := pki.NewVerifier(ca.Certificate())
+	install := func(at time.Time) {
+		t.Helper()
+		der, err := ca.CRL(at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.SetCRL(der, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install(t0)
+	if got := v.Revision(); got != 0 {
+		t.Fatalf("empty list over no list: revision %d, want 0", got)
+	}
+	bad, _ := enroll(t, ca, pki.RoleMeter, "stolen", "")
+	if err := ca.Revoke(bad.SerialNumber, t0); err != nil {
+		t.Fatal(err)
+	}
+	install(t0.Add(time.Minute))
+	if got := v.Revision(); got != 1 {
+		t.Fatalf("after a revocation: revision %d, want 1", got)
+	}
+	install(t0.Add(2 * time.Minute)) // re-signed, same serials
+	if got := v.Revision(); got != 1 {
+		t.Fatalf("same list re-signed: revision %d, want 1", got)
+	}
+	if err := v.SetCRL([]byte("crl"), t0); err == nil {
+		t.Fatal("garbage installed")
+	}
+	other, _ := enroll(t, ca, pki.RoleMeter, "lost", "")
+	if err := ca.Revoke(other.SerialNumber, t0); err != nil {
+		t.Fatal(err)
+	}
+	install(t0.Add(3 * time.Minute))
+	if got := v.Revision(); got != 2 {
+		t.Fatalf("after a second revocation: revision %d, want 2", got)
+	}
+}
+
 func TestSetCRLRejections(t *testing.T) {
 	ca := newCA(t)
 	v := pki.NewVerifier(ca.Certificate())

@@ -19,6 +19,7 @@ type Verifier struct {
 	mu        sync.RWMutex
 	revoked   map[string]bool
 	crlNumber *big.Int
+	revision  uint64            // see Revision
 	sigOK     map[[32]byte]bool // certificates whose root signature checked out
 }
 
@@ -57,8 +58,34 @@ func (v *Verifier) SetCRL(der []byte, now time.Time) error {
 	if v.crlNumber != nil && crl.Number.Cmp(v.crlNumber) < 0 {
 		return fmt.Errorf("crl older than the installed one: %w", ErrBadCRL)
 	}
+	if !sameSet(v.revoked, set) {
+		v.revision++
+	}
 	v.revoked, v.crlNumber = set, crl.Number
 	return nil
+}
+
+// Revision counts the changes to the set of revoked serials. A CA re-signs
+// its CRL every few minutes whether or not anything was revoked, so the CRL's
+// number says little; Revision moves only when a list that revokes something
+// different is installed. What re-checks certificates it accepted earlier
+// (the bus, for its connected clients) need do so only when it has moved.
+func (v *Verifier) Revision() uint64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.revision
+}
+
+func sameSet(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range b {
+		if !a[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // Verify checks that cert chains to the root (ErrUnknownIssuer), is inside

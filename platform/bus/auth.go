@@ -21,6 +21,7 @@ const (
 	RefusedPublishDenied   = "publish-denied"   // publish outside the identity's subjects
 	RefusedSubscribeDenied = "subscribe-denied" // subscription outside the identity's subjects
 	RefusedTLSHandshake    = "tls-handshake"    // untrusted chain, expired certificate, no certificate
+	RefusedReverify        = "reverify-failed"  // connected, then closed: its certificate no longer verifies (revoked)
 )
 
 // refusals counts refusals by reason.
@@ -55,6 +56,7 @@ type authenticator struct {
 	now      func() time.Time
 	log      *slog.Logger
 	refused  *refusals
+	peers    *peerCerts // every admitted leaf, for Server.reverify
 	// adminToken admits the server's own in-process connection (net.Pipe,
 	// no TLS), which it uses to create the streams; it never leaves the
 	// process.
@@ -99,6 +101,7 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 		// The server closes the connection when the certificate expires.
 		ConnectionDeadline: time.Now().Add(leaf.NotAfter.Sub(now)),
 	})
+	a.peers.add(leaf)
 	a.log.Debug("bus: identity admitted", "lfdi", id.LFDI, "role", id.Role, "remote", remote(c))
 	return true
 }

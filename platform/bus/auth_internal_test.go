@@ -68,7 +68,7 @@ func TestCheckRefusals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &refusals{}
-			a := &authenticator{verifier: tc.v, now: time.Now, log: slog.New(slog.DiscardHandler), refused: r, adminToken: "secret"}
+			a := &authenticator{verifier: tc.v, now: time.Now, log: slog.New(slog.DiscardHandler), refused: r, peers: &peerCerts{}, adminToken: "secret"}
 			admitted := a.Check(tc.c)
 			if admitted != (tc.reason == "") {
 				t.Fatalf("admitted = %v, want reason %q", admitted, tc.reason)
@@ -94,10 +94,13 @@ func TestCheckRegistersLFDIWithExpiry(t *testing.T) {
 		verifier: verifierFunc(func(*x509.Certificate, time.Time) (Identity, error) {
 			return Identity{LFDI: lfdiA, Role: RoleGateway}, nil
 		}),
-		now: time.Now, log: slog.New(slog.DiscardHandler), refused: &refusals{},
+		now: time.Now, log: slog.New(slog.DiscardHandler), refused: &refusals{}, peers: &peerCerts{},
 	}
 	if !a.Check(c) {
 		t.Fatal("refused")
+	}
+	if a.peers.get(certKey(leaf)) != leaf {
+		t.Fatal("admitted certificate not kept for checking it again")
 	}
 	if c.user.Username != lfdiA || c.user.Permissions == nil || c.user.Permissions.Publish.Allow[0] != ReadingSubject(lfdiA) {
 		t.Fatalf("user %+v", c.user)

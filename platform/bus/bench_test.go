@@ -59,3 +59,51 @@ func BenchmarkPublishDurable(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReverify measures one pass of Server.Reverify, what the bus does
+// after each change of the revoked set: list the open connections and check
+// each certificate again. "meters" are distinct meters, one connection
+// each; the verifier is bustest's, which runs x509's full chain verification
+// (an ECDSA signature) every time, where comms/pki's caches the root's
+// signature per certificate. "one certificate" is as many connections of one
+// identity, checked once per pass: the cost of listing alone.
+func BenchmarkReverify(b *testing.B) {
+	for _, shared := range []bool{false, true} {
+		for _, n := range []int{100, 1000} {
+			name := fmt.Sprintf("meters=%d", n)
+			if shared {
+				name = fmt.Sprintf("one_certificate=%d", n)
+			}
+			b.Run(name, func(b *testing.B) { benchReverify(b, n, shared) })
+		}
+	}
+}
+
+func benchReverify(b *testing.B, n int, shared bool) {
+	ca := bustest.NewCA(b)
+	cfg := ca.ServerConfig(b)
+	cfg.ReverifyEvery = -1
+	srv := ca.Start(b, cfg)
+	one, _ := ca.Client(b, bus.RoleMeter)
+	for range n {
+		if shared {
+			connect(b, one)
+		} else {
+			client(b, ca, bus.RoleMeter)
+		}
+	}
+	checks := ca.Checks()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := srv.Reverify(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perPass := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(perPass*1e3, "ms/pass")
+	b.ReportMetric(float64(n)/perPass, "connections/s")
+	b.ReportMetric(float64(ca.Checks()-checks)/float64(b.N), "checks/pass")
+	if got := srv.Refusals()[bus.RefusedReverify]; got != 0 {
+		b.Fatalf("%d connections closed with nothing revoked", got)
+	}
+}

@@ -160,6 +160,46 @@ func TestRevokedIdentityRefused(t *testing.T) {
 	}
 }
 
+// A revocation closes a connection admitted before it: the other clients
+// stay, the revoked one cannot come back, and ticks with no new revocation
+// check no one again.
+func TestRevocationClosesOpenConnection(t *testing.T) {
+	ca := bustest.NewCA(t)
+	cfg := ca.ServerConfig(t)
+	cfg.ReverifyEvery = 50 * time.Millisecond
+	srv := ca.Start(t, cfg)
+	lostCfg, _ := ca.Client(t, bus.RoleGateway)
+	lost := connect(t, lostCfg)
+	stays, id := client(t, ca, bus.RoleGateway)
+
+	checks := ca.Checks()
+	time.Sleep(6 * cfg.ReverifyEvery)
+	if got := ca.Checks(); got != checks {
+		t.Fatalf("%d certificates checked again with no revocation", got-checks)
+	}
+
+	ca.Revoke(t, lostCfg)
+	testnet.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if lost.NC.IsConnected() {
+			return errors.New("revoked client still connected")
+		}
+		return nil
+	})
+	refusedAtLeast(t, srv, bus.RefusedReverify, 1)
+	if !stays.NC.IsConnected() {
+		t.Fatal("a client that was not revoked lost its connection")
+	}
+	if err := bus.PublishReading(ctxFor(t, 5*time.Second), stays, id.LFDI, "1", []byte("sealed")); err != nil {
+		t.Fatalf("publish after another's revocation: %v", err)
+	}
+	if c, err := bus.Connect(ctxFor(t, 5*time.Second), lostCfg); !errors.Is(err, nats.ErrAuthorization) {
+		if c != nil {
+			c.Close()
+		}
+		t.Fatalf("revoked identity reconnecting: err = %v, want authorization violation", err)
+	}
+}
+
 func TestExpiredIdentityRefused(t *testing.T) {
 	ca := bustest.NewCA(t)
 	cfg := ca.ServerConfig(t)

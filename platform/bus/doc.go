@@ -93,8 +93,18 @@
 //
 // # Concurrency
 //
-// A [Server] and a [Conn] are safe for concurrent use. Revocation takes
-// effect when an identity next connects; the server closes a connection when
-// its certificate expires (NotAfter, measured against ServerConfig.Now at
-// connect time).
+// A [Server] and a [Conn] are safe for concurrent use.
+//
+// # Revocation and expiry
+//
+// The verifier decides at connection. The server also closes a connection
+// when its certificate expires (NotAfter, measured against ServerConfig.Now
+// at connect time), and when its certificate is revoked later: every
+// ServerConfig.ReverifyEvery it checks the certificates of its open
+// connections again and closes those the verifier no longer admits, counted
+// under [RefusedReverify]. With a [Revisioned] verifier (comms/pki's) it does
+// so only after the revoked set has changed, so an idle fleet costs nothing.
+// nats-server does not say which connection an authentication is for, so the
+// server keeps each admitted certificate and finds it again in the
+// connection list by its SHA-256.
 package bus

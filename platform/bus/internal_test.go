@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"crypto/x509"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +156,23 @@ func TestRefusalsSnapshotIsACopy(t *testing.T) {
 	snap[RefusedVerify] = 99
 	if got := r.snapshot()[RefusedVerify]; got != 1 {
 		t.Fatalf("snapshot aliased the counters: %d", got)
+	}
+}
+
+// The certificates kept for reverify are those of connections still listed,
+// and of connections admitted after the list was taken (not yet in it).
+func TestPeerCertsPrune(t *testing.T) {
+	var p peerCerts
+	listed, gone := &x509.Certificate{Raw: []byte("listed")}, &x509.Certificate{Raw: []byte("gone")}
+	p.add(listed)
+	p.add(gone)
+	listedAt := time.Now().Add(time.Millisecond)
+	late := &x509.Certificate{Raw: []byte("admitted after the list")}
+	p.certs[certKey(late)] = peerCert{cert: late, admittedAt: listedAt.Add(time.Second)}
+	p.prune(map[string]error{certKey(listed): nil}, listedAt)
+	for c, want := range map[*x509.Certificate]bool{listed: true, gone: false, late: true} {
+		if got := p.get(certKey(c)) != nil; got != want {
+			t.Errorf("%s kept = %v, want %v", c.Raw, got, want)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -31,13 +32,25 @@ type ServerConfig struct {
 	Now        func() time.Time // clock for the verifier; default time.Now
 	Log        *slog.Logger     // default slog.Default()
 	MaxPayload int32            // default DefaultMaxPayload
+	// ReverifyEvery is how often the certificates of connected clients are
+	// checked again, so that a revocation closes a connection that was
+	// admitted before it (at most once per change of a Revisioned
+	// verifier). 0 means DefaultReverifyEvery, negative never.
+	ReverifyEvery time.Duration
 }
 
 // Server is a running embedded NATS server with JetStream.
 type Server struct {
-	ns      *server.Server
-	refused *refusals
-	log     *slog.Logger
+	ns       *server.Server
+	refused  *refusals
+	log      *slog.Logger
+	verifier PeerVerifier
+	now      func() time.Time
+	peers    *peerCerts
+
+	stop     chan struct{} // closed by Shutdown: stops the reverify loop
+	loopDone chan struct{}
+	stopOnce sync.Once
 }
 
 // StartServer starts the server, waits until it accepts connections and
@@ -47,8 +60,9 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{refused: &refusals{}, log: cfg.Log}
-	auth := &authenticator{verifier: cfg.Verifier, now: cfg.Now, log: cfg.Log, refused: s.refused, adminToken: randomToken()}
+	s := &Server{refused: &refusals{}, log: cfg.Log, verifier: cfg.Verifier, now: cfg.Now, peers: &peerCerts{},
+		stop: make(chan struct{}), loopDone: make(chan struct{})}
+	auth := &authenticator{verifier: cfg.Verifier, now: cfg.Now, log: cfg.Log, refused: s.refused, peers: s.peers, adminToken: randomToken()}
 	opts, err := serverOptions(cfg, auth)
 	if err != nil {
 		return nil, err
@@ -71,6 +85,11 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if err := s.ensureStreams(auth.adminToken); err != nil {
 		s.Shutdown()
 		return nil, err
+	}
+	if cfg.ReverifyEvery > 0 {
+		go s.reverifyLoop(cfg.ReverifyEvery, s.stop, s.loopDone)
+	} else {
+		close(s.loopDone)
 	}
 	cfg.Log.Info("bus: server ready", "url", ns.ClientURL(), "store", cfg.Dir, "sync", "always")
 	return s, nil
@@ -100,6 +119,9 @@ func (cfg ServerConfig) withDefaults() (ServerConfig, error) {
 	}
 	if cfg.MaxPayload == 0 {
 		cfg.MaxPayload = DefaultMaxPayload
+	}
+	if cfg.ReverifyEvery == 0 {
+		cfg.ReverifyEvery = DefaultReverifyEvery
 	}
 	return cfg, nil
 }
@@ -162,6 +184,8 @@ func (s *Server) ClientURL() string { return s.ns.ClientURL() }
 // Shutdown stops the server and waits until it has stopped, so a new server
 // may open the same Dir.
 func (s *Server) Shutdown() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.loopDone
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/usapp/usapp/comms/pki/dbstate"
 	"github.com/usapp/usapp/comms/pki/est"
 	"github.com/usapp/usapp/computing/keystore"
+	"github.com/usapp/usapp/platform/bus"
 	"github.com/usapp/usapp/sim/clock"
 )
 
@@ -115,6 +116,11 @@ func TestRevocationFromAnotherProcess(t *testing.T) {
 	if _, err := v.VerifyPeer(gw, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	rv, ok := v.(bus.Revisioned)
+	if !ok {
+		t.Fatal("the bus verifier does not report revisions: the bus would never check its connected clients again")
+	}
+	rev := rv.Revision()
 
 	admin, err := OpenState(filepath.Join(dir, "ca"), "", nil)
 	if err != nil {
@@ -143,6 +149,9 @@ func TestRevocationFromAnotherProcess(t *testing.T) {
 			t.Fatalf("bus verifier 5 s after the revocation: %v, want ErrRevoked", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	if rv.Revision() == rev {
+		t.Fatal("revision unchanged by a revocation: the bus would keep the revoked client connected")
 	}
 }
 

@@ -91,9 +91,27 @@ type TestCA struct {
 	url     string
 	crl     *x509.RevocationList
 	revoked []x509.RevocationListEntry
+	checks  int // VerifyPeer calls
 }
 
-var _ bus.PeerVerifier = (*TestCA)(nil)
+var (
+	_ bus.PeerVerifier = (*TestCA)(nil)
+	_ bus.Revisioned   = (*TestCA)(nil)
+)
+
+// Revision is the number of revocations so far (bus.Revisioned).
+func (ca *TestCA) Revision() uint64 {
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	return uint64(len(ca.revoked))
+}
+
+// Checks is the number of certificates VerifyPeer has checked.
+func (ca *TestCA) Checks() int {
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	return ca.checks
+}
 
 // NewCA makes a CA with a fresh P-256 key.
 func NewCA(t testing.TB) *TestCA {
@@ -225,6 +243,7 @@ func (ca *TestCA) VerifyPeer(cert *x509.Certificate, now time.Time) (bus.Identit
 	}
 	ca.mu.Lock()
 	crl := ca.crl
+	ca.checks++
 	ca.mu.Unlock()
 	for _, e := range crl.RevokedCertificateEntries {
 		if e.SerialNumber.Cmp(cert.SerialNumber) == 0 {

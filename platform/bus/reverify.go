@@ -1,0 +1,153 @@
+package bus
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// DefaultReverifyEvery is how often, by default, the server checks the
+// certificates of its connected clients again.
+const DefaultReverifyEvery = 30 * time.Second
+
+// Revisioned is a PeerVerifier that can tell when its answers may have
+// changed (pki.Verifier.Revision: the revoked set moved). The server then
+// checks its connected clients again only after a change, instead of at every
+// tick: with a fleet larger than the verifier's signature cache, each check
+// would cost a signature verification per client.
+type Revisioned interface {
+	Revision() uint64
+}
+
+// peerCerts keeps the leaf certificate of every admitted connection, keyed
+// as nats-server's connection list reports it (hex SHA-256 of the DER), so
+// that a connection can be checked again after it was admitted. The
+// authenticator is not told which connection it admits, so the link is the
+// certificate itself.
+type peerCerts struct {
+	mu    sync.Mutex
+	certs map[string]peerCert
+}
+
+type peerCert struct {
+	cert       *x509.Certificate
+	admittedAt time.Time
+}
+
+func certKey(c *x509.Certificate) string {
+	h := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(h[:])
+}
+
+func (p *peerCerts) add(c *x509.Certificate) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.certs == nil {
+		p.certs = make(map[string]peerCert)
+	}
+	p.certs[certKey(c)] = peerCert{cert: c, admittedAt: time.Now()}
+}
+
+func (p *peerCerts) get(key string) *x509.Certificate {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.certs[key].cert
+}
+
+// prune forgets the certificates of connections that have gone: those not
+// among the keys of listed, a connection list taken after they were
+// admitted.
+func (p *peerCerts) prune(listed map[string]error, listedAt time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, pc := range p.certs {
+		if _, ok := listed[k]; !ok && pc.admittedAt.Before(listedAt) {
+			delete(p.certs, k)
+		}
+	}
+}
+
+// reverifyLoop checks the connected clients every period until stop closes.
+func (s *Server) reverifyLoop(period time.Duration, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	// Every client was checked at connection against what the verifier
+	// knew then; with a Revisioned verifier, a pass is due only once that
+	// has moved. The revision is read before the pass, so a change during
+	// a pass earns another.
+	rv, gated := s.verifier.(Revisioned)
+	var last uint64
+	if gated {
+		last = rv.Revision()
+	}
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		var rev uint64
+		if gated {
+			if rev = rv.Revision(); rev == last {
+				continue
+			}
+		}
+		if s.Reverify() == nil {
+			last = rev
+		}
+	}
+}
+
+// Reverify checks the certificate of every open client connection again and
+// closes those the verifier no longer admits: a certificate revoked since
+// the client connected (A3.bus-access-control, A1.revocation). Each closure
+// is counted under RefusedReverify and logged; the client's reconnections
+// are refused by the authenticator like any other. The server calls it every
+// ServerConfig.ReverifyEvery; a caller that has just installed a new CRL may
+// call it at once. It fails only if the server cannot list its connections.
+func (s *Server) Reverify() error {
+	listedAt := time.Now()
+	// One list, not pages: a page's offset would skip connections when
+	// earlier ones close in between. Connections opened after the count are
+	// checked by the authenticator itself.
+	cz, err := s.ns.Connz(&server.ConnzOptions{Username: true, State: server.ConnOpen, Limit: s.ns.NumClients() + 64})
+	if err != nil {
+		s.log.Warn("bus: listing connections to check them again failed", "err", err)
+		return err
+	}
+	now := s.now()
+	verdict := make(map[string]error, len(cz.Conns)) // by certificate: a device may hold several connections
+	for _, ci := range cz.Conns {
+		if len(ci.TLSPeerCerts) == 0 {
+			continue // the server's own pipe
+		}
+		key := ci.TLSPeerCerts[0].CertSha256
+		err, done := verdict[key]
+		if !done {
+			if cert := s.peers.get(key); cert != nil {
+				_, err = s.verifier.VerifyPeer(cert, now)
+			}
+			verdict[key] = err
+		}
+		if err != nil {
+			s.closeClient(ci, err)
+		}
+	}
+	s.peers.prune(verdict, listedAt)
+	return nil
+}
+
+func (s *Server) closeClient(ci *server.ConnInfo, err error) {
+	if kerr := s.ns.DisconnectClientByID(ci.Cid); kerr != nil {
+		return // gone already
+	}
+	s.refused.add(RefusedReverify)
+	s.log.Warn("bus: connection closed: its certificate no longer verifies",
+		slog.String("lfdi", ci.AuthorizedUser), slog.String("remote", ci.IP), slog.Any("err", err))
+}
