@@ -57,11 +57,16 @@ gateway:
 }
 
 // usapp ca revoke reaches the daemon and reports its refusal with a hint.
-func TestCARevokeWithoutACA(t *testing.T) {
+func TestCAAdminWithoutACA(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "ca.yaml"), "role: ca\ndata_dir: "+filepath.Join(dir, "data")+"\n")
-	_, errs, code := runUsapp(t, dir, "ca", "revoke", "--config", "ca.yaml", "--lfdi", "00000000000000000000000000000000000000AA")
-	if code != 1 || !strings.Contains(errs, "no CA in") || !strings.Contains(errs, "hint:") {
-		t.Fatalf("ca revoke without a CA: exit %d\nstderr: %s", code, errs)
+	for _, args := range [][]string{
+		{"ca", "revoke", "--config", "ca.yaml", "--lfdi", "00000000000000000000000000000000000000AA"},
+		{"ca", "list", "--config", "ca.yaml"},
+	} {
+		_, errs, code := runUsapp(t, dir, args...)
+		if code != 1 || !strings.Contains(errs, "no CA in") || !strings.Contains(errs, "hint:") {
+			t.Fatalf("%s without a CA: exit %d\nstderr: %s", strings.Join(args[:2], " "), code, errs)
+		}
 	}
 }

@@ -94,7 +94,7 @@ func (s *State) Dialect() string { return s.db.Dialect() }
 type queries struct {
 	putToken, pruneTokens, consumeToken, tokenStatus  string
 	nextSerial, revoke, revoked, recordIssued, issued string
-	issuedSerial, identitySerials                     string
+	issuedSerial, identitySerials, list               string
 }
 
 func newQueries(rebind func(string) string) queries {
@@ -111,6 +111,10 @@ func newQueries(rebind func(string) string) queries {
 		identitySerials: rebind("SELECT serial FROM ca_issued WHERE identity = ? ORDER BY seq"),
 		issued:          rebind("SELECT der FROM ca_issued WHERE identity = ? AND der IS NOT NULL ORDER BY seq"),
 		recordIssued:    rebind("INSERT INTO ca_issued (serial, lfdi, identity, subject, not_after, der) VALUES (?, ?, ?, ?, ?, ?)"),
+		list: rebind("SELECT i.serial, COALESCE(i.identity, ''), i.lfdi, i.subject, i.not_after, r.revoked_at " +
+			"FROM ca_issued i LEFT JOIN ca_revoked r ON r.serial = i.serial " +
+			"WHERE (? = '' OR i.identity = ? OR i.lfdi = ?) AND (? = '' OR LOWER(i.subject) LIKE ? ESCAPE '\\') " +
+			"ORDER BY i.seq DESC LIMIT ?"),
 	}
 }
 

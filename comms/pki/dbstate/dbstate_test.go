@@ -11,6 +11,8 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -289,6 +291,66 @@ func TestRevokeIdentityAndSerial(t *testing.T) {
 		}
 		if rev, _ := st.Revoked(); len(rev) != 3 {
 			t.Fatalf("%d revocations after RevokeSerial, want 3", len(rev))
+		}
+	})
+}
+
+func TestList(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		st := open(t, dsn)
+		ca, first, second := enrolAndRenew(t, st)
+		tok, _ := ca.NewToken(pki.RoleMeter, "home_3%", "", time.Hour, t0)
+		odd, err := ca.Enroll(tok, csr(t, "home_3%"), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.RevokeIdentity(ctx, pki.FiledUnder(first), t0.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		serials := func(ls []dbstate.Listing) (out []string) {
+			for _, l := range ls {
+				out = append(out, l.Serial.Text(16))
+			}
+			return out
+		}
+		hex := func(cs ...*x509.Certificate) (out []string) {
+			for _, c := range cs {
+				out = append(out, c.SerialNumber.Text(16))
+			}
+			return out
+		}
+		for name, c := range map[string]struct {
+			q    dbstate.Query
+			want []string
+		}{
+			"everything, newest first":   {dbstate.Query{}, hex(odd, second, first, ca.Certificate())},
+			"limit":                      {dbstate.Query{Limit: 1}, hex(odd)},
+			"a device and its renewal":   {dbstate.Query{LFDI: strings.ToLower(pki.FiledUnder(first))}, hex(second, first)},
+			"one certificate's LFDI":     {dbstate.Query{LFDI: pki.LFDI(second.Raw)}, hex(second)},
+			"subject, any case":          {dbstate.Query{Subject: "cn=M1"}, hex(second, first)},
+			"% and _ taken literally":    {dbstate.Query{Subject: "home_3%"}, hex(odd)},
+			"a wildcard matches nothing": {dbstate.Query{Subject: "home%3"}, nil},
+		} {
+			got, err := st.List(ctx, c.q)
+			if err != nil || !slices.Equal(serials(got), c.want) {
+				t.Errorf("%s: List = %v, %v; want %v", name, serials(got), err, c.want)
+			}
+		}
+		got, err := st.List(ctx, dbstate.Query{LFDI: pki.FiledUnder(first)})
+		if err != nil || len(got) != 2 {
+			t.Fatalf("List(m1) = %v, %v", got, err)
+		}
+		for _, l := range got {
+			if !l.RevokedAt.Equal(t0.Add(2*time.Hour)) || l.Identity != pki.FiledUnder(first) || !l.NotAfter.Equal(l.NotAfter.UTC()) {
+				t.Errorf("listing %s: %+v, want revoked at %v, filed under %s", l.Serial.Text(16), l, t0.Add(2*time.Hour), pki.FiledUnder(first))
+			}
+		}
+		if odd, _ := st.List(ctx, dbstate.Query{Subject: "home_3"}); len(odd) != 1 || !odd[0].RevokedAt.IsZero() {
+			t.Errorf("a certificate not revoked: %+v", odd)
+		}
+		if _, err := st.List(ctx, dbstate.Query{Limit: -1}); !errors.Is(err, pki.ErrInvalid) {
+			t.Errorf("negative limit: %v, want pki.ErrInvalid", err)
 		}
 	})
 }
