@@ -241,6 +241,17 @@ func enrolAndRenew(t *testing.T, st pki.State) (ca *pki.CA, first, second *x509.
 	return ca, first, second
 }
 
+// enrol enrols one more meter at t0.
+func enrol(t *testing.T, ca *pki.CA, name string) *x509.Certificate {
+	t.Helper()
+	tok, _ := ca.NewToken(pki.RoleMeter, name, "", time.Hour, t0)
+	cert, err := ca.Enroll(tok, csr(t, name), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
 // RecordIssued keeps the certificate itself, filed under the device's
 // identity, so that renewals of one device can be found together.
 func TestRecordIssuedKeepsTheCertificate(t *testing.T) {
@@ -267,11 +278,7 @@ func TestRevokeIdentityAndSerial(t *testing.T) {
 		ctx := context.Background()
 		st := open(t, dsn)
 		ca, first, second := enrolAndRenew(t, st)
-		other, _ := ca.NewToken(pki.RoleMeter, "m2", "", time.Hour, t0)
-		bystander, err := ca.Enroll(other, csr(t, "m2"), t0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		bystander := enrol(t, ca, "m2")
 		got, err := st.RevokeIdentity(ctx, pki.FiledUnder(first), t0.Add(2*time.Hour))
 		if err != nil || len(got) != 2 || got[0].Cmp(first.SerialNumber) != 0 || got[1].Cmp(second.SerialNumber) != 0 {
 			t.Fatalf("RevokeIdentity = %v, %v; want the serials of m1's two certificates", got, err)
@@ -300,11 +307,7 @@ func TestList(t *testing.T) {
 		ctx := context.Background()
 		st := open(t, dsn)
 		ca, first, second := enrolAndRenew(t, st)
-		tok, _ := ca.NewToken(pki.RoleMeter, "home_3%", "", time.Hour, t0)
-		odd, err := ca.Enroll(tok, csr(t, "home_3%"), t0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		odd := enrol(t, ca, "home_3%")
 		if _, err := st.RevokeIdentity(ctx, pki.FiledUnder(first), t0.Add(2*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
