@@ -108,8 +108,13 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	defer stopRun()
 	done := make(chan error, 1)
 	go func() { done <- gw.Run(runCtx) }()
-	runMeters(ctx, cfg, meters, gw, log)
-	drain(sp, gwID.LFDI, drainTimeout, log)
+	meterCtx, stopMeters, busLost := untilBusCloses(ctx, conn)
+	defer stopMeters()
+	runMeters(meterCtx, cfg, meters, gw, log)
+	lost := busLost()
+	if lost == nil {
+		drain(sp, gwID.LFDI, drainTimeout, log)
+	}
 	stopRun()
 	err = <-done
 	// The final counters are the only record of what this run sent once the
@@ -117,6 +122,9 @@ func RunGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	st := gw.Stats()
 	log.Info("gateway stopped", "sent", st.Sent, "accepted", st.Accepted, "rejected", st.Rejected,
 		"retransmissions", st.Retransmissions, "mismatches", st.Mismatches)
+	if lost != nil {
+		return lost // what is unacknowledged stays in the spool
+	}
 	return err
 }
 

@@ -117,7 +117,13 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	}
 	defer stopHTTP()
 	log.Info("head-end ready", "http", addr.String(), "bus", busURL, "ca", auth.url, "store", st.Dialect())
-	return he.Run(ctx)
+	runCtx, stopRun, busLost := untilBusCloses(ctx, conn)
+	defer stopRun()
+	err = he.Run(runCtx)
+	if lost := busLost(); lost != nil {
+		return lost
+	}
+	return err
 }
 
 // keptCRL fetches the CA's CRL and keeps the last one it got in a file, so

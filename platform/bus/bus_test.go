@@ -198,6 +198,23 @@ func TestRevocationClosesOpenConnection(t *testing.T) {
 		}
 		t.Fatalf("revoked identity reconnecting: err = %v, want authorization violation", err)
 	}
+	// Its own reconnections are refused too, and then the connection gives
+	// up and says why, so that its owner can stop rather than run on.
+	select {
+	case <-lost.Closed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the revoked client's connection still retrying after 10 s")
+	}
+	if err := lost.Err(); !errors.Is(err, bus.ErrCertificateRefused) || !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("why the revoked client's connection closed: %v, want authorization violation", err)
+	}
+	if err := stays.Err(); err != nil {
+		t.Fatalf("open connection reports %v", err)
+	}
+	stays.Close()
+	if err := stays.Err(); err != nil {
+		t.Fatalf("after Close: %v, want nil", err)
+	}
 }
 
 func TestExpiredIdentityRefused(t *testing.T) {

@@ -33,14 +33,21 @@ type Conn struct {
 
 	log    *slog.Logger
 	denied deniedWatch
+
+	closed    chan struct{} // closed when the connection is closed for good
+	closeOnce sync.Once
+	closeErr  error // why, when the server ended it; read after closed
 }
 
 // connectTimeout bounds the first connection when ctx has no deadline.
 const connectTimeout = 10 * time.Second
 
 // Connect dials the bus over TLS. Once connected, the connection reconnects
-// forever with capped exponential backoff; the first connection is not
-// retried, so a refused certificate is reported here.
+// forever with capped exponential backoff, except when the server refuses
+// its certificate twice in a row (nats.go then gives up): a certificate
+// revoked or expired while connected ends the connection, and [Conn.Closed]
+// says so. The first connection is not retried, so a refused certificate is
+// reported here.
 func Connect(ctx context.Context, cfg ClientConfig) (*Conn, error) {
 	if cfg.TLS == nil {
 		return nil, fmt.Errorf("%w: client TLS is required", ErrConfig)
@@ -54,7 +61,7 @@ func Connect(ctx context.Context, cfg ClientConfig) (*Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c := &Conn{log: cfg.Log}
+	c := &Conn{log: cfg.Log, closed: make(chan struct{})}
 	nc, err := nats.Connect(cfg.URL, c.options(ctx, cfg)...)
 	if err != nil {
 		return nil, fmt.Errorf("bus: connect: %w", err)
@@ -91,6 +98,16 @@ func (c *Conn) options(ctx context.Context, cfg ClientConfig) []nats.Option {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { c.log.Info("bus: reconnected", "url", nc.ConnectedUrlRedacted()) }),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			err := nc.LastError()
+			switch {
+			case err == nil:
+				err = ErrConnectionClosed
+			case errors.Is(err, nats.ErrAuthorization):
+				err = fmt.Errorf("%w: %w", ErrCertificateRefused, err)
+			}
+			c.markClosed(err)
+		}),
 	}
 	if cfg.Identity != "" {
 		opts = append(opts, nats.CustomInboxPrefix(inbox(cfg.Identity)))
@@ -111,7 +128,36 @@ func reconnectDelay(attempts int) time.Duration {
 
 // Close drains nothing: pending publishes are the caller's (the spool's) to
 // resend.
-func (c *Conn) Close() { c.NC.Close() }
+func (c *Conn) Close() {
+	c.markClosed(nil)
+	c.NC.Close()
+}
+
+// Closed is closed once the connection is closed for good: by Close, or by
+// the server and nats.go giving up (then Err says why).
+func (c *Conn) Closed() <-chan struct{} { return c.closed }
+
+// Err is why the connection closed when it was not closed by Close: for a
+// certificate the server no longer accepts, ErrCertificateRefused (wrapping
+// nats.ErrAuthorization). It is nil while the connection is open and after
+// Close.
+func (c *Conn) Err() error {
+	select {
+	case <-c.closed:
+		return c.closeErr
+	default:
+		return nil
+	}
+}
+
+// markClosed records why the connection ended (nil: Close); the first
+// caller wins, so Close's own callback does not turn it into an error.
+func (c *Conn) markClosed(err error) {
+	c.closeOnce.Do(func() {
+		c.closeErr = err
+		close(c.closed)
+	})
+}
 
 func (c *Conn) onAsyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
 	if errors.Is(err, nats.ErrPermissionViolation) {

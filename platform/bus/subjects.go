@@ -39,6 +39,13 @@ var (
 	ErrConfig = errors.New("bus: invalid configuration")
 	// ErrStart: the embedded server did not come up.
 	ErrStart = errors.New("bus: server did not start")
+	// ErrConnectionClosed: the connection ended for good without a reason
+	// from the server (see Conn.Err).
+	ErrConnectionClosed = errors.New("bus: connection closed")
+	// ErrCertificateRefused: the server no longer accepts the connection's
+	// certificate (revoked, expired, or from another CA); Conn.Err wraps it
+	// with nats.ErrAuthorization.
+	ErrCertificateRefused = errors.New("bus: the server refuses this certificate")
 )
 
 // Identity is who a client certificate names.
