@@ -121,12 +121,22 @@ type CA struct {
 	// certificates): postgres://... or sqlite:PATH. Empty means SQLite at
 	// data_dir/ca/ca.db. A head-end's store may share it.
 	DSN string `yaml:"dsn"`
+	// CRLRefresh is how often a running CA re-reads its revocations into
+	// the verifier its bus uses, and a head-end with ca.url fetches the CA's
+	// CRL (0: a minute; otherwise 100ms to 12h). With bus.reverify_every it
+	// bounds how long a revoked device stays on the bus.
+	CRLRefresh Duration `yaml:"crl_refresh"`
 }
 
 // Bus configures NATS.
 type Bus struct {
 	URL    string `yaml:"url"`    // external NATS; empty means the embedded server
 	Listen string `yaml:"listen"` // embedded server's client listen address, default 127.0.0.1:4222
+	// ReverifyEvery is how often the embedded server checks the
+	// certificates of its connected clients again once its verifier has
+	// learnt of a revocation, closing the connections of revoked devices (0:
+	// 30s; otherwise 100ms to 1h).
+	ReverifyEvery Duration `yaml:"reverify_every"`
 }
 
 // Store configures persistence.

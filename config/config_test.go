@@ -454,3 +454,26 @@ func TestCADSN(t *testing.T) {
 		t.Fatalf("problems %v, want ca.dsn at line 2", got)
 	}
 }
+
+// The two periods that bound how long a revoked device stays on the bus:
+// 0 for the default, else within their bounds.
+func TestRevocationPeriods(t *testing.T) {
+	c, _, err := Parse([]byte("ca:\n  crl_refresh: 5s\nbus:\n  reverify_every: 250ms\n"), "c.yaml")
+	if err != nil || time.Duration(c.CA.CRLRefresh) != 5*time.Second || time.Duration(c.Bus.ReverifyEvery) != 250*time.Millisecond {
+		t.Fatalf("%+v %+v %v", c.CA, c.Bus, err)
+	}
+	c, _, err = Parse([]byte("role: ca\n"), "c.yaml")
+	if err != nil || c.CA.CRLRefresh != 0 || c.Bus.ReverifyEvery != 0 {
+		t.Fatalf("defaults: %v %v %v", c.CA.CRLRefresh, c.Bus.ReverifyEvery, err)
+	}
+	for text, want := range map[string][]where{
+		"ca:\n  crl_refresh: 10ms\nbus:\n  reverify_every: 2h\n": {{2, "ca.crl_refresh"}, {4, "bus.reverify_every"}},
+		"ca:\n  crl_refresh: 13h\n":                               {{2, "ca.crl_refresh"}},
+		"bus:\n  reverify_every: -1s\n":                           {{2, "bus.reverify_every"}},
+	} {
+		_, _, err := Parse([]byte(text), "config.yaml")
+		if got := problemsOf(t, err); !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: problems %v, want %v", text, got, want)
+		}
+	}
+}

@@ -70,6 +70,8 @@ func (c *Config) Validate() error {
 	v.between("ca.gateway_tokens", int64(c.CA.GatewayTokens), 0, maxHomes)
 	v.validity("ca.device_validity", time.Duration(c.CA.DeviceValidity))
 	v.validity("ca.service_validity", time.Duration(c.CA.ServiceValidity))
+	v.period("ca.crl_refresh", time.Duration(c.CA.CRLRefresh), 12*time.Hour)
+	v.period("bus.reverify_every", time.Duration(c.Bus.ReverifyEvery), time.Hour)
 	v.nonEmpty("gateway.name", c.Gateway.Name)
 	v.between("gateway.meters", int64(c.Gateway.Meters), 1, maxMeters)
 	v.positive("gateway.interval", int64(c.Gateway.Interval))
@@ -130,6 +132,19 @@ func (v *validation) validity(path string, d time.Duration) {
 		v.add(path, "must be between %v and %v (or 0 for a year)", minValidity, maxValidity)
 	}
 }
+
+// period checks a duration whose 0 means its default: otherwise from
+// minPeriod to most. (A CRL lives CRLValidity, 24h: a refresh must come well
+// within it.)
+func (v *validation) period(path string, d, most time.Duration) {
+	if d != 0 && (d < minPeriod || d > most) {
+		v.add(path, "must be between %v and %v (or 0 for the default)", minPeriod, most)
+	}
+}
+
+// minPeriod is the shortest refresh period: shorter ones only load the CA
+// and the bus.
+const minPeriod = 100 * time.Millisecond
 
 func (v *validation) between(path string, val, lo, hi int64) {
 	if val < lo || val > hi {

@@ -41,7 +41,8 @@ func RunCA(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 // copies its root to ca.root_file and mints the configured gateway tokens.
 func startCA(cfg *config.Config, ks keystore.Keystore, log *slog.Logger) (*ca.Authority, error) {
 	auth, err := ca.Open(ca.Config{Name: "USaPP CA", DataDir: filepath.Join(cfg.DataDir, "ca"), Listen: cfg.CA.Listen,
-		Hosts: hostsOf(cfg.CA.Listen), Clock: clock.Real{}, Log: log.With("role", "ca"), StateDSN: cfg.CA.DSN}, ks)
+		Hosts: hostsOf(cfg.CA.Listen), Clock: clock.Real{}, Log: log.With("role", "ca"), StateDSN: cfg.CA.DSN,
+		CRLEvery: time.Duration(cfg.CA.CRLRefresh)}, ks)
 	if err != nil {
 		return nil, fmt.Errorf("ca: %w", err)
 	}

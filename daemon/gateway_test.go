@@ -169,7 +169,8 @@ type pair struct {
 	heDir          string // the head-end's data directory
 	gw             *config.Config
 	stopGW         func()
-	logs           *syncBuffer // the log both write
+	logs           *syncBuffer  // the log both write
+	log            *slog.Logger // writing to logs
 }
 
 // runHeadEndAndGateway runs a head-end (with its CA and bus) and a gateway
@@ -178,6 +179,18 @@ type pair struct {
 // entries, each with a leading comma); gateway is the gateway section's
 // body, without headend_url and http.
 func runHeadEndAndGateway(t *testing.T, ca, gateway string) pair {
+	t.Helper()
+	p, heCfg := newPair(t, ca, "", gateway)
+	runHeadEnd(t, p, heCfg)
+	p.stopGW = runDaemon(t, RunGateway, p.gw, p.log)
+	return p
+}
+
+// newPair writes the configurations of a head-end and its gateway: ca and
+// bus add keys to the head-end's sections of those names (YAML flow
+// entries, each with a leading comma), gateway is the gateway section's
+// body, without headend_url and http.
+func newPair(t *testing.T, ca, bus, gateway string) (pair, *config.Config) {
 	t.Helper()
 	dir := t.TempDir()
 	p := pair{heDir: filepath.Join(dir, "he"), logs: &syncBuffer{}}
@@ -192,10 +205,10 @@ func runHeadEndAndGateway(t *testing.T, ca, gateway string) pair {
 data_dir: %q
 keystore: {passphrase_file: %q}
 ca: {listen: %q, root_file: %q, token_file: %q, gateway_tokens: 1%s}
-bus: {listen: %q}
+bus: {listen: %q%s}
 headend: {http: %q}
-`, p.heDir, pass, caAddr, root, tokens, ca, busAddr, p.heHTTP))
-	gwCfg := parseConfig(t, fmt.Sprintf(`role: gateway
+`, p.heDir, pass, caAddr, root, tokens, ca, busAddr, bus, p.heHTTP))
+	p.gw = parseConfig(t, fmt.Sprintf(`role: gateway
 data_dir: %q
 keystore: {passphrase_file: %q}
 ca: {url: "https://%s", root_file: %q, token_file: %q}
@@ -204,11 +217,14 @@ gateway:
   headend_url: "http://%s"
   http: %q
 %s`, filepath.Join(dir, "gw"), pass, caAddr, root, tokens, busAddr, p.heHTTP, p.gwHTTP, gateway))
+	p.log = slog.New(slog.NewJSONHandler(p.logs, nil))
+	return p, heCfg
+}
 
-	log := slog.New(slog.NewJSONHandler(p.logs, nil))
-	runDaemon(t, RunHeadEnd, heCfg, log)
+// runHeadEnd runs the pair's head-end until the test ends, and waits until
+// it answers.
+func runHeadEnd(t *testing.T, p pair, heCfg *config.Config) {
+	t.Helper()
+	runDaemon(t, RunHeadEnd, heCfg, p.log)
 	testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error { return getJSON("http://"+p.heHTTP+"/stats", &map[string]any{}) })
-	p.stopGW = runDaemon(t, RunGateway, gwCfg, log)
-	p.gw = gwCfg
-	return p
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdh"
 	"crypto/rand"
@@ -71,7 +72,7 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if err := resolver.SetCRL(crl, time.Now()); err != nil {
 		return fmt.Errorf("headend: CRL: %w", err)
 	}
-	go resolver.WatchCRL(ctx, crls.Fetch, time.Now, time.Minute, log)
+	go resolver.WatchCRL(ctx, crls.Fetch, time.Now, cmp.Or(time.Duration(cfg.CA.CRLRefresh), time.Minute), log)
 	// The bus starts after the first CRL: with an external CA it checks
 	// clients with the resolver's verifier.
 	busURL, busCred, stopBus, err := startBus(cfg, ks, auth, log)
@@ -205,7 +206,8 @@ func startBus(cfg *config.Config, ks keystore.Keystore, auth *headEndAuthority, 
 	tcfg := &tls.Config{MinVersion: tls.VersionTLS13, GetCertificate: cred.serverCertificate,
 		ClientCAs: rootPool(auth.root), ClientAuth: tls.RequireAndVerifyClientCert}
 	srv, err := bus.StartServer(bus.ServerConfig{Dir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.Bus.Listen,
-		TLS: tcfg, Verifier: ca.BusVerifier(auth.busVerifier), Log: log.With("role", "bus")})
+		TLS: tcfg, Verifier: ca.BusVerifier(auth.busVerifier), ReverifyEvery: time.Duration(cfg.Bus.ReverifyEvery),
+		Log: log.With("role", "bus")})
 	if err != nil {
 		return "", nil, nil, err
 	}

@@ -11,7 +11,7 @@ import (
 
 type caCmd struct {
 	List   caListCmd   `cmd:"" help:"List the certificates the CA issued, most recent first, with their status: to find the LFDI or serial to revoke."`
-	Revoke caRevokeCmd `cmd:"" help:"Revoke a device's certificates (by LFDI) or one certificate (by serial) in the CA's database; a running CA applies it within a minute."`
+	Revoke caRevokeCmd `cmd:"" help:"Revoke a device's certificates (by LFDI) or one certificate (by serial) in the CA's database; a running CA applies it within ca.crl_refresh."`
 }
 
 type caRevokeCmd struct {
@@ -32,8 +32,9 @@ func (c *caRevokeCmd) Run(g *globals) error {
 	for _, s := range revoked {
 		fmt.Printf("revoked serial %s\n", s.Text(16))
 	}
-	fmt.Println("The CA's CRL lists it now; a running CA's bus and head-ends refresh within a minute,")
-	fmt.Println("and its embedded bus closes the device's connections within 30 s of that.")
+	fmt.Println("The CA's CRL lists it now. A running CA's bus and head-ends learn of it within ca.crl_refresh")
+	fmt.Println("(a minute by default), and the embedded bus then closes the device's connections within")
+	fmt.Println("bus.reverify_every (30 s by default).")
 	return nil
 }
 

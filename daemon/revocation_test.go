@@ -1,0 +1,56 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/usapp/usapp/comms/pki/dbstate"
+	"github.com/usapp/usapp/internal/testnet"
+	"github.com/usapp/usapp/platform/bus"
+	"github.com/usapp/usapp/roles/gateway"
+)
+
+// Revocation end to end: a running gateway whose device is revoked with
+// `usapp ca revoke` is closed out of the embedded bus (ca.crl_refresh, then
+// bus.reverify_every) and stops with an error that says why, while the
+// head-end runs on.
+func TestRevokedGatewayStops(t *testing.T) {
+	p, heCfg := newPair(t, ", crl_refresh: 200ms", ", reverify_every: 100ms", "  name: home-9\n  interval: 250ms\n")
+	runHeadEnd(t, p, heCfg)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- RunGateway(ctx, p.gw, p.log) }()
+	testnet.Eventually(t, 30*time.Second, 100*time.Millisecond, func() error {
+		var st gateway.Stats
+		if err := getJSON("http://"+p.gwHTTP+"/stats", &st); err != nil {
+			return err
+		}
+		if st.Accepted == 0 {
+			return errors.New("no reading accepted yet")
+		}
+		return nil
+	})
+
+	gws, err := ListCertificates(ctx, heCfg, dbstate.Query{Subject: "OU=gateway"}, nil)
+	if err != nil || len(gws) != 1 {
+		t.Fatalf("the gateway's certificates: %v, %v", gws, err)
+	}
+	if _, err := Revoke(ctx, heCfg, Revocation{LFDI: gws[0].Identity}, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		var h *Hinted
+		if !errors.Is(err, bus.ErrCertificateRefused) || !errors.As(err, &h) {
+			t.Fatalf("revoked gateway stopped with %v, want a hinted bus.ErrCertificateRefused", err)
+		}
+	case <-time.After(15 * time.Second): // the defaults would take up to 90 s
+		t.Fatal("the revoked gateway still runs 15 s after its revocation")
+	}
+	if err := getJSON("http://"+p.heHTTP+"/stats", &map[string]any{}); err != nil {
+		t.Fatalf("head-end after the revocation: %v", err)
+	}
+}
