@@ -468,8 +468,8 @@ func TestRevocationPeriods(t *testing.T) {
 	}
 	for text, want := range map[string][]where{
 		"ca:\n  crl_refresh: 10ms\nbus:\n  reverify_every: 2h\n": {{2, "ca.crl_refresh"}, {4, "bus.reverify_every"}},
-		"ca:\n  crl_refresh: 13h\n":                               {{2, "ca.crl_refresh"}},
-		"bus:\n  reverify_every: -1s\n":                           {{2, "bus.reverify_every"}},
+		"ca:\n  crl_refresh: 13h\n":                              {{2, "ca.crl_refresh"}},
+		"bus:\n  reverify_every: -1s\n":                          {{2, "bus.reverify_every"}},
 	} {
 		_, _, err := Parse([]byte(text), "config.yaml")
 		if got := problemsOf(t, err); !reflect.DeepEqual(got, want) {
