@@ -75,11 +75,13 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	go resolver.WatchCRL(ctx, crls.Fetch, time.Now, cmp.Or(time.Duration(cfg.CA.CRLRefresh), time.Minute), log)
 	// The bus starts after the first CRL: with an external CA it checks
 	// clients with the resolver's verifier.
-	busURL, busCred, stopBus, err := startBus(cfg, ks, auth, log)
+	busURL, busSrv, busCred, err := startBus(cfg, ks, auth, log)
 	if err != nil {
 		return err
 	}
-	defer stopBus()
+	if busSrv != nil {
+		defer busSrv.Shutdown()
+	}
 	// The head-end's certificate, and its bus's, renew while it runs: each
 	// is presented at every handshake from its credential.
 	creds := []*credential{auth.head}
@@ -112,7 +114,7 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	bundle := func() HeadEndBundle {
 		return NewHeadEndBundle(cfg.HeadEnd.Origin, auth.head.certificate(), auth.head.key(), hpke.PublicKey())
 	}
-	addr, stopHTTP, err := serveHTTP(ctx, cfg.HeadEnd.HTTP, headEndHandler(he, bundle), log)
+	addr, stopHTTP, err := serveHTTP(ctx, cfg.HeadEnd.HTTP, headEndHandler(he, bundle, busSrv), log)
 	if err != nil {
 		return err
 	}
@@ -189,10 +191,11 @@ func headEndCredential(cfg *config.Config, ks keystore.Keystore, c *pki.CA) (*cr
 }
 
 // startBus starts the embedded bus unless bus.url names an external one,
-// and returns its credential (nil for an external bus).
-func startBus(cfg *config.Config, ks keystore.Keystore, auth *headEndAuthority, log *slog.Logger) (string, *credential, func(), error) {
+// and returns its URL, the server and its credential (both nil for an
+// external bus).
+func startBus(cfg *config.Config, ks keystore.Keystore, auth *headEndAuthority, log *slog.Logger) (string, *bus.Server, *credential, error) {
 	if cfg.Bus.URL != "" {
-		return cfg.Bus.URL, nil, func() {}, nil
+		return cfg.Bus.URL, nil, nil, nil
 	}
 	key, err := ed25519Key(ks, "bus-tls")
 	if err != nil {
@@ -211,7 +214,7 @@ func startBus(cfg *config.Config, ks keystore.Keystore, auth *headEndAuthority, 
 	if err != nil {
 		return "", nil, nil, err
 	}
-	return srv.ClientURL(), cred, srv.Shutdown, nil
+	return srv.ClientURL(), srv, cred, nil
 }
 
 func x25519Key(ks keystore.Keystore, name string) (*ecdh.PrivateKey, error) {
@@ -235,10 +238,16 @@ func x25519Key(ks keystore.Keystore, name string) (*ecdh.PrivateKey, error) {
 
 // headEndHandler serves the head-end's API; bundle is the current key
 // bundle, with the certificate in use.
-func headEndHandler(he *headend.HeadEnd, bundle func() HeadEndBundle) http.Handler {
+func headEndHandler(he *headend.HeadEnd, bundle func() HeadEndBundle, busSrv *bus.Server) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /controls", framework.ControlsHandler("headend", he.Controls))
-	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, he.Ingester().Stats()) })
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
+		st := headEndStats{Stats: he.Ingester().Stats()}
+		if busSrv != nil {
+			st.BusRefusals = busSrv.Refusals()
+		}
+		writeJSON(w, st)
+	})
 	mux.HandleFunc("GET /bills", func(w http.ResponseWriter, r *http.Request) {
 		bills, err := he.Bills(r.Context())
 		if err != nil {
@@ -253,6 +262,14 @@ func headEndHandler(he *headend.HeadEnd, bundle func() HeadEndBundle) http.Handl
 	})
 	mux.HandleFunc("GET /usapp/v1/headend", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, bundle()) })
 	return mux
+}
+
+// headEndStats is GET /stats: the ingester's counters and, with the
+// embedded bus, its refusals by reason (bus.Refused*: connections refused or
+// closed, denied publishes and subscriptions).
+type headEndStats struct {
+	headend.Stats
+	BusRefusals map[string]uint64 `json:"bus_refusals,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -15,7 +15,7 @@ import (
 // Revocation end to end: a running gateway whose device is revoked with
 // `usapp ca revoke` is closed out of the embedded bus (ca.crl_refresh, then
 // bus.reverify_every) and stops with an error that says why, while the
-// head-end runs on.
+// head-end runs on and counts the closure in GET /stats.
 func TestRevokedGatewayStops(t *testing.T) {
 	p, heCfg := newPair(t, ", crl_refresh: 200ms", ", reverify_every: 100ms", "  name: home-9\n  interval: 250ms\n")
 	runHeadEnd(t, p, heCfg)
@@ -50,7 +50,11 @@ func TestRevokedGatewayStops(t *testing.T) {
 	case <-time.After(15 * time.Second): // the defaults would take up to 90 s
 		t.Fatal("the revoked gateway still runs 15 s after its revocation")
 	}
-	if err := getJSON("http://"+p.heHTTP+"/stats", &map[string]any{}); err != nil {
+	var st headEndStats
+	if err := getJSON("http://"+p.heHTTP+"/stats", &st); err != nil {
 		t.Fatalf("head-end after the revocation: %v", err)
+	}
+	if st.BusRefusals[bus.RefusedReverify] != 1 || st.Accepted == 0 {
+		t.Fatalf("head-end's GET /stats after the revocation: %+v, want one connection closed by reverify", st)
 	}
 }
