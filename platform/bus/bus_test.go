@@ -411,3 +411,31 @@ func TestConnectionClosedAtCertificateExpiry(t *testing.T) {
 		return nil
 	})
 }
+
+// Between revocations the server forgets the certificates of closed
+// connections once they outnumber the open ones, so that a long-running
+// bus does not keep every certificate it ever admitted.
+func TestClosedConnectionsAreForgotten(t *testing.T) {
+	ca := bustest.NewCA(t)
+	cfg := ca.ServerConfig(t)
+	cfg.ReverifyEvery = 20 * time.Millisecond
+	srv := ca.Start(t, cfg)
+	bus.SetKeepSlack(srv, 4)
+	stays, _ := client(t, ca, bus.RoleMeter)
+	for range 8 {
+		c, _ := client(t, ca, bus.RoleMeter)
+		c.Close()
+	}
+	testnet.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if n := bus.KeptCertificates(srv); n > 2+4 {
+			return fmt.Errorf("%d certificates kept for 1 open connection", n)
+		}
+		return nil
+	})
+	if n := bus.KeptCertificates(srv); n < 1 {
+		t.Fatalf("the open connection's certificate was forgotten too (%d kept)", n)
+	}
+	if !stays.NC.IsConnected() {
+		t.Fatal("the open connection was closed")
+	}
+}

@@ -106,7 +106,8 @@
 // so only after the revoked set has changed, so an idle fleet costs nothing.
 // nats-server does not say which connection an authentication is for, so the
 // server keeps each admitted certificate and finds it again in the
-// connection list by its SHA-256. On the client side, nats.go gives up
+// connection list by its SHA-256; it forgets those of closed connections at
+// each pass, and between passes once they outnumber the open ones. On the client side, nats.go gives up
 // reconnecting after two refusals in a row; [Conn.Closed] and [Conn.Err]
 // (ErrCertificateRefused) let the connection's owner stop and say why.
 package bus

@@ -176,3 +176,20 @@ func TestPeerCertsPrune(t *testing.T) {
 		}
 	}
 }
+
+func TestTooManyKeptCertificates(t *testing.T) {
+	for _, c := range []struct {
+		kept, open int
+		want       bool
+	}{
+		{0, 0, false},
+		{1024, 0, false}, // a small server never lists for this
+		{1025, 0, true},
+		{3024, 1000, false},
+		{3025, 1000, true},
+	} {
+		if got := tooMany(c.kept, c.open, keepSlack); got != c.want {
+			t.Errorf("tooMany(%d kept, %d open) = %v, want %v", c.kept, c.open, got, c.want)
+		}
+	}
+}

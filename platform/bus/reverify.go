@@ -53,6 +53,12 @@ func (p *peerCerts) add(c *x509.Certificate) {
 	p.certs[certKey(c)] = peerCert{cert: c, admittedAt: time.Now()}
 }
 
+func (p *peerCerts) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.certs)
+}
+
 func (p *peerCerts) get(key string) *x509.Certificate {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -95,6 +101,7 @@ func (s *Server) reverifyLoop(period time.Duration, stop <-chan struct{}, done c
 		var rev uint64
 		if gated {
 			if rev = rv.Revision(); rev == last {
+				s.forgetClosedIfMany()
 				continue
 			}
 		}
@@ -102,6 +109,51 @@ func (s *Server) reverifyLoop(period time.Duration, stop <-chan struct{}, done c
 			last = rev
 		}
 	}
+}
+
+// forgetClosedIfMany forgets the certificates of closed connections once
+// they are most of what is kept. A pass of Reverify does that too, but with
+// a Revisioned verifier passes come only with revocations, and between them
+// every reconnection with a new certificate (a renewal, a new device) would
+// add one for good.
+func (s *Server) forgetClosedIfMany() {
+	if !tooMany(s.peers.len(), s.ns.NumClients(), int(s.keepSlack.Load())) {
+		return
+	}
+	conns, listedAt, err := s.listOpen()
+	if err != nil {
+		return
+	}
+	open := make(map[string]error, len(conns))
+	for _, ci := range conns {
+		if len(ci.TLSPeerCerts) > 0 {
+			open[ci.TLSPeerCerts[0].CertSha256] = nil
+		}
+	}
+	s.peers.prune(open, listedAt)
+}
+
+// keepSlack is how many more certificates than twice the open connections
+// are kept before closed ones are forgotten.
+const keepSlack = 1024
+
+// tooMany reports whether kept certificates so outnumber open connections
+// that listing the connections to forget the rest is worth its cost.
+func tooMany(kept, open, slack int) bool { return kept > 2*open+slack }
+
+// listOpen lists the open client connections, with their certificates'
+// digests, and the time just before the list was taken. One list, not
+// pages: a page's offset would skip connections when earlier ones close in
+// between; connections opened after the count are checked by the
+// authenticator itself.
+func (s *Server) listOpen() ([]*server.ConnInfo, time.Time, error) {
+	listedAt := time.Now()
+	cz, err := s.ns.Connz(&server.ConnzOptions{Username: true, State: server.ConnOpen, Limit: s.ns.NumClients() + 64})
+	if err != nil {
+		s.log.Warn("bus: listing connections failed", "err", err)
+		return nil, listedAt, err
+	}
+	return cz.Conns, listedAt, nil
 }
 
 // Reverify checks the certificate of every open client connection again and
@@ -112,18 +164,13 @@ func (s *Server) reverifyLoop(period time.Duration, stop <-chan struct{}, done c
 // ServerConfig.ReverifyEvery; a caller that has just installed a new CRL may
 // call it at once. It fails only if the server cannot list its connections.
 func (s *Server) Reverify() error {
-	listedAt := time.Now()
-	// One list, not pages: a page's offset would skip connections when
-	// earlier ones close in between. Connections opened after the count are
-	// checked by the authenticator itself.
-	cz, err := s.ns.Connz(&server.ConnzOptions{Username: true, State: server.ConnOpen, Limit: s.ns.NumClients() + 64})
+	conns, listedAt, err := s.listOpen()
 	if err != nil {
-		s.log.Warn("bus: listing connections to check them again failed", "err", err)
 		return err
 	}
 	now := s.now()
-	verdict := make(map[string]error, len(cz.Conns)) // by certificate: a device may hold several connections
-	for _, ci := range cz.Conns {
+	verdict := make(map[string]error, len(conns)) // by certificate: a device may hold several connections
+	for _, ci := range conns {
 		if len(ci.TLSPeerCerts) == 0 {
 			continue // the server's own pipe
 		}

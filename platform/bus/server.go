@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -47,6 +48,8 @@ type Server struct {
 	verifier PeerVerifier
 	now      func() time.Time
 	peers    *peerCerts
+	// keepSlack is the constant of that name; tests lower it.
+	keepSlack atomic.Int64
 
 	stop     chan struct{} // closed by Shutdown: stops the reverify loop
 	loopDone chan struct{}
@@ -62,6 +65,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	}
 	s := &Server{refused: &refusals{}, log: cfg.Log, verifier: cfg.Verifier, now: cfg.Now, peers: &peerCerts{},
 		stop: make(chan struct{}), loopDone: make(chan struct{})}
+	s.keepSlack.Store(keepSlack)
 	auth := &authenticator{verifier: cfg.Verifier, now: cfg.Now, log: cfg.Log, refused: s.refused, peers: s.peers, adminToken: randomToken()}
 	opts, err := serverOptions(cfg, auth)
 	if err != nil {

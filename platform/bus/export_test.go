@@ -1,0 +1,8 @@
+package bus
+
+// KeptCertificates is how many admitted certificates s keeps for Reverify.
+func KeptCertificates(s *Server) int { return s.peers.len() }
+
+// SetKeepSlack lowers s's slack before it forgets closed connections'
+// certificates, so that a test needs few connections to pass it.
+func SetKeepSlack(s *Server, n int) { s.keepSlack.Store(int64(n)) }
