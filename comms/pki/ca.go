@@ -24,6 +24,13 @@ const (
 	DefaultDeviceValidity = 365 * 24 * time.Hour
 	// CRLValidity is the distance between a CRL's ThisUpdate and NextUpdate.
 	CRLValidity = 24 * time.Hour
+	// CRLKeepsExpired is how long a revoked certificate stays on the CRL
+	// after it expires. RFC 5280 §3.3 lets an entry go once it has appeared
+	// on one CRL issued after the certificate's validity period; a week
+	// also covers relying parties whose clocks run days behind. Dropping
+	// the entries then keeps the CRL, which relying parties fetch every
+	// minute, from growing with every revocation ever made.
+	CRLKeepsExpired = 7 * 24 * time.Hour
 	// backdate covers clock skew between the CA and relying parties: a
 	// certificate is valid from a few minutes before it was issued.
 	backdate = 5 * time.Minute
@@ -322,11 +329,12 @@ func (ca *CA) Revoke(serial *big.Int, now time.Time) error {
 	return ca.state.Revoke(serial, now)
 }
 
-// CRL returns the DER revocation list of every revoked serial, signed by the
-// root, valid from now to now+CRLValidity. Its CRL number is now in Unix
+// CRL returns the DER revocation list of the revoked certificates that
+// expired less than CRLKeepsExpired ago or not at all, signed by the root,
+// valid from now to now+CRLValidity. Its CRL number is now in Unix
 // nanoseconds, so that relying parties can refuse an older list.
 func (ca *CA) CRL(now time.Time) ([]byte, error) {
-	entries, err := ca.state.Revoked()
+	entries, err := ca.state.Revoked(now.Add(-CRLKeepsExpired))
 	if err != nil {
 		return nil, fmt.Errorf("pki: list revocations: %w", err)
 	}
@@ -344,7 +352,7 @@ func (ca *CA) CRL(now time.Time) ([]byte, error) {
 }
 
 func (ca *CA) revokedSet() (map[string]bool, error) {
-	entries, err := ca.state.Revoked()
+	entries, err := ca.state.Revoked(time.Time{})
 	if err != nil {
 		return nil, fmt.Errorf("pki: list revocations: %w", err)
 	}

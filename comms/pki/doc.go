@@ -43,12 +43,17 @@
 //
 // # Revocation (A1.revocation)
 //
-// [CA.Revoke] records a serial in the [State]; [CA.CRL] signs the full list
-// as an X.509 CRL valid for 24 hours. Relying parties hold a [Verifier],
+// [CA.Revoke] records a serial in the [State]; [CA.CRL] signs the list as an
+// X.509 CRL valid for 24 hours, without the certificates that expired more
+// than [CRLKeepsExpired] ago (an expired certificate fails verification
+// anyway; RFC 5280 §3.3 lets its entry go once a CRL issued after its expiry
+// has carried it). Relying parties hold a [Verifier],
 // feed it fresh CRLs with [Verifier.SetCRL] and check every certificate with
 // [Verifier.Verify]. A Verifier never forgets a revocation on its own: a
 // stale CRL keeps applying until a newer one arrives, and a CRL older than
-// the one installed is refused (rollback protection).
+// the one installed is refused (rollback protection). [Verifier.Revision]
+// moves when the revoked set changes, so that what re-checks certificates
+// it accepted earlier (the bus's open connections) knows when to.
 //
 // # State and I/O
 //

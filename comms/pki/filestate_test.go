@@ -58,7 +58,7 @@ func TestFileStateSurvivesRestart(t *testing.T) {
 	if cert2.SerialNumber.Cmp(cert.SerialNumber) <= 0 {
 		t.Fatalf("serial went backwards: %v after %v", cert2.SerialNumber, cert.SerialNumber)
 	}
-	revoked, err := st2.Revoked()
+	revoked, err := st2.Revoked(time.Time{})
 	if err != nil || len(revoked) != 1 || revoked[0].SerialNumber.Cmp(cert.SerialNumber) != 0 {
 		t.Fatalf("revocations after restart: %v %v", revoked, err)
 	}

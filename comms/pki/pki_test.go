@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -485,6 +486,43 @@ func TestRevocationThroughCRL(t *testing.T) {
 	}
 	if _, err := v.Verify(good, now); err != nil {
 		t.Fatalf("unrevoked cert: %v", err)
+	}
+}
+
+// A revoked certificate leaves the CRL CRLKeepsExpired after it expires,
+// not before: until then relying parties with a slow clock still see it.
+func TestCRLDropsLongExpiredCertificates(t *testing.T) {
+	ca := newCA(t)
+	ca.DeviceValidity = time.Hour
+	short, _ := enroll(t, ca, pki.RoleMeter, "short-lived", "")
+	ca.DeviceValidity = 0
+	long, _ := enroll(t, ca, pki.RoleMeter, "long-lived", "")
+	for _, c := range []*x509.Certificate{short, long} {
+		if err := ca.Revoke(c.SerialNumber, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listed := func(at time.Time) (out []string) {
+		t.Helper()
+		der, err := ca.CRL(at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range crl.RevokedCertificateEntries {
+			out = append(out, e.SerialNumber.Text(16))
+		}
+		return out
+	}
+	both, onlyLong := []string{short.SerialNumber.Text(16), long.SerialNumber.Text(16)}, []string{long.SerialNumber.Text(16)}
+	if got := listed(short.NotAfter.Add(pki.CRLKeepsExpired - time.Minute)); !slices.Equal(got, both) {
+		t.Fatalf("CRL just before the expired certificate may go: %v, want %v", got, both)
+	}
+	if got := listed(short.NotAfter.Add(pki.CRLKeepsExpired + time.Minute)); !slices.Equal(got, onlyLong) {
+		t.Fatalf("CRL a week after the expiry: %v, want %v", got, onlyLong)
 	}
 }
 

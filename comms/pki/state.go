@@ -24,8 +24,11 @@ type State interface {
 	NextSerial() (*big.Int, error)
 	// Revoke records a revocation; revoking twice keeps the first time.
 	Revoke(serial *big.Int, at time.Time) error
-	// Revoked lists every revocation, ordered by serial.
-	Revoked() ([]x509.RevocationListEntry, error)
+	// Revoked lists the revocations, ordered by serial, leaving out those
+	// of certificates on record (RecordIssued) as expiring before cutoff.
+	// The zero cutoff lists every revocation. A serial with no record is
+	// always listed: nothing says it has expired.
+	Revoked(cutoff time.Time) ([]x509.RevocationListEntry, error)
 	// RecordIssued keeps an audit record of an issued certificate.
 	RecordIssued(cert *x509.Certificate) error
 }
@@ -181,11 +184,22 @@ func (s *memState) Revoke(serial *big.Int, at time.Time) error {
 	})
 }
 
-func (s *memState) Revoked() ([]x509.RevocationListEntry, error) {
+func (s *memState) Revoked(cutoff time.Time) ([]x509.RevocationListEntry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	expired := map[string]bool{}
+	if !cutoff.IsZero() {
+		for _, rec := range s.d.Issued {
+			if rec.NotAfter.Before(cutoff) {
+				expired[rec.Serial] = true
+			}
+		}
+	}
 	out := make([]x509.RevocationListEntry, 0, len(s.d.Revoked))
 	for k, at := range s.d.Revoked {
+		if expired[k] {
+			continue
+		}
 		n, ok := new(big.Int).SetString(k, 16)
 		if !ok {
 			return nil, fmt.Errorf("pki: stored serial %q: %w", k, ErrInvalid)

@@ -95,6 +95,7 @@ type queries struct {
 	putToken, pruneTokens, consumeToken, tokenStatus  string
 	nextSerial, revoke, revoked, recordIssued, issued string
 	issuedSerial, identitySerials, list               string
+	revokedUnexpired                                  string
 }
 
 func newQueries(rebind func(string) string) queries {
@@ -103,10 +104,12 @@ func newQueries(rebind func(string) string) queries {
 		pruneTokens: rebind("DELETE FROM ca_tokens WHERE expires < ?"),
 		consumeToken: rebind("UPDATE ca_tokens SET used = TRUE WHERE hash = ? AND NOT used AND expires > ? " +
 			"RETURNING role, name, gateway, expires"),
-		tokenStatus:     rebind("SELECT used FROM ca_tokens WHERE hash = ?"),
-		nextSerial:      "UPDATE ca_serial SET last = last + 1 WHERE id = 1 RETURNING last",
-		revoke:          rebind("INSERT INTO ca_revoked (serial, revoked_at) VALUES (?, ?) ON CONFLICT (serial) DO NOTHING"),
-		revoked:         "SELECT serial, revoked_at FROM ca_revoked",
+		tokenStatus: rebind("SELECT used FROM ca_tokens WHERE hash = ?"),
+		nextSerial:  "UPDATE ca_serial SET last = last + 1 WHERE id = 1 RETURNING last",
+		revoke:      rebind("INSERT INTO ca_revoked (serial, revoked_at) VALUES (?, ?) ON CONFLICT (serial) DO NOTHING"),
+		revoked:     "SELECT serial, revoked_at FROM ca_revoked",
+		revokedUnexpired: rebind("SELECT r.serial, r.revoked_at FROM ca_revoked r LEFT JOIN ca_issued i ON i.serial = r.serial " +
+			"WHERE i.not_after IS NULL OR i.not_after >= ?"),
 		issuedSerial:    rebind("SELECT COUNT(*) FROM ca_issued WHERE serial = ?"),
 		identitySerials: rebind("SELECT serial FROM ca_issued WHERE identity = ? ORDER BY seq"),
 		issued:          rebind("SELECT der FROM ca_issued WHERE identity = ? AND der IS NOT NULL ORDER BY seq"),
@@ -221,11 +224,17 @@ func (s *State) Revoke(serial *big.Int, at time.Time) error {
 	return nil
 }
 
-// Revoked lists every revocation, ordered by serial.
-func (s *State) Revoked() ([]x509.RevocationListEntry, error) {
+// Revoked lists the revocations, ordered by serial, leaving out those of
+// certificates on record as expiring before cutoff (none for the zero
+// cutoff).
+func (s *State) Revoked(cutoff time.Time) ([]x509.RevocationListEntry, error) {
 	ctx, cancel := op()
 	defer cancel()
-	rows, err := s.db.QueryContext(ctx, s.q.revoked)
+	query, args := s.q.revoked, []any(nil)
+	if !cutoff.IsZero() {
+		query, args = s.q.revokedUnexpired, []any{cutoff.UnixNano()}
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("dbstate: revocations: %w", err)
 	}

@@ -139,7 +139,7 @@ func TestImportFile(t *testing.T) {
 		if cert.SerialNumber.Cmp(enrolled.SerialNumber) <= 0 {
 			t.Fatalf("serial %v after import, want above %v", cert.SerialNumber, enrolled.SerialNumber)
 		}
-		rev, err := st.Revoked()
+		rev, err := st.Revoked(time.Time{})
 		if err != nil || len(rev) != 1 || rev[0].SerialNumber.Cmp(enrolled.SerialNumber) != 0 || !rev[0].RevocationTime.Equal(t0) {
 			t.Fatalf("revocations after import: %v %v", rev, err)
 		}
@@ -283,7 +283,7 @@ func TestRevokeIdentityAndSerial(t *testing.T) {
 		if err != nil || len(got) != 2 || got[0].Cmp(first.SerialNumber) != 0 || got[1].Cmp(second.SerialNumber) != 0 {
 			t.Fatalf("RevokeIdentity = %v, %v; want the serials of m1's two certificates", got, err)
 		}
-		rev, err := st.Revoked()
+		rev, err := st.Revoked(time.Time{})
 		if err != nil || len(rev) != 2 || rev[0].SerialNumber.Cmp(first.SerialNumber) != 0 || rev[1].SerialNumber.Cmp(second.SerialNumber) != 0 {
 			t.Fatalf("Revoked() = %v, %v; want the two certificates of m1 only", rev, err)
 		}
@@ -296,7 +296,7 @@ func TestRevokeIdentityAndSerial(t *testing.T) {
 		if err := st.RevokeSerial(ctx, bystander.SerialNumber, t0); err != nil {
 			t.Fatal(err)
 		}
-		if rev, _ := st.Revoked(); len(rev) != 3 {
+		if rev, _ := st.Revoked(time.Time{}); len(rev) != 3 {
 			t.Fatalf("%d revocations after RevokeSerial, want 3", len(rev))
 		}
 	})

@@ -37,6 +37,7 @@ func TestState(t *testing.T, b Backend) {
 	t.Run("token retention", func(t *testing.T) { retention(t, b.Open(t)) })
 	t.Run("serials", func(t *testing.T) { serials(t, b.Open(t)) })
 	t.Run("revocations", func(t *testing.T) { revocations(t, b.Open(t)) })
+	t.Run("expired revocations", func(t *testing.T) { expiredRevocations(t, b.Open(t)) })
 	if b.Reopen != nil {
 		t.Run("restart", func(t *testing.T) { restart(t, b) })
 	}
@@ -150,7 +151,7 @@ func revocations(t *testing.T, st pki.State) {
 	if err := st.Revoke(big.NewInt(0), t0); !errors.Is(err, pki.ErrInvalid) {
 		t.Fatalf("Revoke(0): %v, want ErrInvalid", err)
 	}
-	got, err := st.Revoked()
+	got, err := st.Revoked(time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,6 +164,44 @@ func revocations(t *testing.T, st pki.State) {
 		return a.SerialNumber.Cmp(b.SerialNumber) == 0 && a.RevocationTime.Equal(b.RevocationTime)
 	}) {
 		t.Fatalf("Revoked() = %v, want %v", got, want)
+	}
+}
+
+// expiredRevocations: with a cutoff, Revoked leaves out the certificates on
+// record as expiring before it, and keeps those expiring at or after it and
+// the serials with no record.
+func expiredRevocations(t *testing.T, st pki.State) {
+	for serial, notAfter := range map[int64]time.Time{3: t0.Add(time.Hour), 4: t0.Add(2 * time.Hour), 5: t0.Add(3 * time.Hour)} {
+		cert := &x509.Certificate{SerialNumber: big.NewInt(serial), NotAfter: notAfter, Raw: []byte{byte(serial)}}
+		if err := st.RecordIssued(cert); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, serial := range []int64{3, 4, 5, 6} { // 6: no record
+		if err := st.Revoke(big.NewInt(serial), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	serials := func(cutoff time.Time) (out []int64) {
+		t.Helper()
+		got, err := st.Revoked(cutoff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range got {
+			out = append(out, e.SerialNumber.Int64())
+		}
+		return out
+	}
+	for cutoff, want := range map[time.Time][]int64{
+		{}:                     {3, 4, 5, 6},
+		t0:                     {3, 4, 5, 6},
+		t0.Add(2 * time.Hour):  {4, 5, 6},
+		t0.Add(time.Hour * 24): {6},
+	} {
+		if got := serials(cutoff); !slices.Equal(got, want) {
+			t.Errorf("Revoked(%v) = %v, want %v", cutoff, got, want)
+		}
 	}
 }
 
@@ -196,7 +235,7 @@ func restart(t *testing.T, b Backend) {
 	if next, err := st2.NextSerial(); err != nil || next.Cmp(last) <= 0 {
 		t.Fatalf("serial after restart %v (%v), want above %v", next, err, last)
 	}
-	if rev, err := st2.Revoked(); err != nil || len(rev) != 1 || rev[0].SerialNumber.Cmp(last) != 0 {
+	if rev, err := st2.Revoked(time.Time{}); err != nil || len(rev) != 1 || rev[0].SerialNumber.Cmp(last) != 0 {
 		t.Fatalf("revocations after restart: %v %v", rev, err)
 	}
 }
