@@ -84,29 +84,36 @@ func (s *Server) reverifyLoop(period time.Duration, stop <-chan struct{}, done c
 	t := time.NewTicker(period)
 	defer t.Stop()
 	// Every client was checked at connection against what the verifier
-	// knew then; with a Revisioned verifier, a pass is due only once that
-	// has moved. The revision is read before the pass, so a change during
-	// a pass earns another.
+	// knew then; with a Revisioned verifier, passes are due only once that
+	// has moved. The revision is read before a pass, so a change during a
+	// pass earns more. Each change earns two passes, a period apart: a
+	// client whose check read the verifier just before the change may not
+	// be in the first pass's list yet.
 	rv, gated := s.verifier.(Revisioned)
 	var last uint64
 	if gated {
 		last = rv.Revision()
 	}
+	due := 0
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
 		}
-		var rev uint64
-		if gated {
-			if rev = rv.Revision(); rev == last {
-				s.forgetClosedIfMany()
-				continue
-			}
+		if !gated {
+			s.Reverify()
+			continue
+		}
+		if rev := rv.Revision(); rev != last {
+			last, due = rev, 2
+		}
+		if due == 0 {
+			s.forgetClosedIfMany()
+			continue
 		}
 		if s.Reverify() == nil {
-			last = rev
+			due--
 		}
 	}
 }
@@ -172,7 +179,7 @@ func (s *Server) Reverify() error {
 	verdict := make(map[string]error, len(conns)) // by certificate: a device may hold several connections
 	for _, ci := range conns {
 		if len(ci.TLSPeerCerts) == 0 {
-			continue // the server's own pipe
+			continue // the server's own pipe, or a handshake the authenticator has yet to check
 		}
 		key := ci.TLSPeerCerts[0].CertSha256
 		err, done := verdict[key]
