@@ -240,7 +240,12 @@ func x25519Key(ks keystore.Keystore, name string) (*ecdh.PrivateKey, error) {
 // bundle, with the certificate in use.
 func headEndHandler(he *headend.HeadEnd, bundle func() HeadEndBundle, busSrv *bus.Server) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /controls", framework.ControlsHandler("headend", he.Controls))
+	mux.Handle("GET /controls", framework.ControlsHandler("headend", func() []framework.Active {
+		if busSrv == nil {
+			return he.Controls()
+		}
+		return append(he.Controls(), busSrv.Controls()...)
+	}))
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
 		st := headEndStats{Stats: he.Ingester().Stats()}
 		if busSrv != nil {

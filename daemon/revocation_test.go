@@ -3,10 +3,12 @@ package daemon
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/usapp/usapp/comms/pki/dbstate"
+	"github.com/usapp/usapp/framework"
 	"github.com/usapp/usapp/internal/testnet"
 	"github.com/usapp/usapp/platform/bus"
 	"github.com/usapp/usapp/roles/gateway"
@@ -15,10 +17,19 @@ import (
 // Revocation end to end: a running gateway whose device is revoked with
 // `usapp ca revoke` is closed out of the embedded bus (ca.crl_refresh, then
 // bus.reverify_every) and stops with an error that says why, while the
-// head-end runs on and counts the closure in GET /stats.
+// head-end runs on and counts the closure in GET /stats. The head-end's GET
+// /controls lists the embedded bus's control with the period.
 func TestRevokedGatewayStops(t *testing.T) {
 	p, heCfg := newPair(t, ", crl_refresh: 200ms", ", reverify_every: 100ms", "  name: home-9\n  interval: 250ms\n")
 	runHeadEnd(t, p, heCfg)
+	var controls struct{ Controls []framework.Active }
+	if err := getJSON("http://"+p.heHTTP+"/controls", &controls); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(controls.Controls, func(a framework.Active) bool { return a.ID == framework.BusAccessControl })
+	if i < 0 || controls.Controls[i].Params["reverify_every"] != "100ms" {
+		t.Fatalf("head-end with the embedded bus: GET /controls %+v, want %s with reverify_every 100ms", controls.Controls, framework.BusAccessControl)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/usapp/usapp/framework"
 )
 
 // DefaultMaxPayload bounds one message; a sealed reading is far smaller.
@@ -50,6 +51,8 @@ type Server struct {
 	peers    *peerCerts
 	// keepSlack is the constant of that name; tests lower it.
 	keepSlack atomic.Int64
+
+	reverifyEvery time.Duration
 
 	stop     chan struct{} // closed by Shutdown: stops the reverify loop
 	loopDone chan struct{}
@@ -90,6 +93,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		s.Shutdown()
 		return nil, err
 	}
+	s.reverifyEvery = cfg.ReverifyEvery
 	if cfg.ReverifyEvery > 0 {
 		go s.reverifyLoop(cfg.ReverifyEvery, s.stop, s.loopDone)
 	} else {
@@ -197,6 +201,20 @@ func (s *Server) Shutdown() {
 // Refusals returns a copy of the refusal counters by reason (the Refused*
 // constants).
 func (s *Server) Refusals() map[string]uint64 { return s.refused.snapshot() }
+
+// Controls lists the control the server runs, for the GET /controls of the
+// role that embeds it.
+func (s *Server) Controls() []framework.Active {
+	reverify := "never"
+	if s.reverifyEvery > 0 {
+		reverify = s.reverifyEvery.String()
+	}
+	return []framework.Active{{ID: framework.BusAccessControl, Params: map[string]string{
+		"authentication": "mutual TLS: client certificate, chain and CRL checked at connection",
+		"subjects":       "each identity its own (" + ReadingsPrefix + "<LFDI> ...)",
+		"reverify_every": reverify,
+	}}}
+}
 
 // streamNames lists the streams this package manages.
 func streamNames() []string { return []string{ReadingsStream} }
