@@ -128,7 +128,7 @@ func (ca *CA) Controls() []framework.Active {
 			"validity": ca.validity(RoleGateway).String(), "service_validity": ca.validity(RoleHeadEnd).String(),
 			"rotate_after": "80%"}},
 		{ID: framework.Revocation, Params: map[string]string{
-			"crl_validity": CRLValidity.String()}},
+			"crl_validity": CRLValidity.String(), "crl_keeps_expired": CRLKeepsExpired.String()}},
 	}
 }
 

@@ -307,9 +307,21 @@ func (a *Authority) crlLoop() {
 func (a *Authority) Handler() http.Handler {
 	mux := http.NewServeMux()
 	estH := est.NewHandler(a.ca, a.cfg.Clock.Now, a.cfg.Log).WithDirectory(a.dir.lookup)
-	mux.Handle("GET /controls", framework.ControlsHandler("ca", a.ca.Controls))
+	mux.Handle("GET /controls", framework.ControlsHandler("ca", a.controls))
 	mux.Handle("/", estH)
 	return mux
+}
+
+// controls are the CA's controls, with how often this CA re-reads its
+// revocations into the verifier its services use.
+func (a *Authority) controls() []framework.Active {
+	out := a.ca.Controls()
+	for i := range out {
+		if out[i].ID == framework.Revocation {
+			out[i].Params["crl_refresh"] = a.cfg.CRLEvery.String()
+		}
+	}
+	return out
 }
 
 // refreshCRL re-signs the CRL the verifier uses at most once per CRLEvery.

@@ -8,10 +8,12 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/usapp/usapp/comms/pki/dbstate"
 	"github.com/usapp/usapp/comms/pki/est"
 	"github.com/usapp/usapp/computing/keystore"
+	"github.com/usapp/usapp/framework"
 	"github.com/usapp/usapp/platform/bus"
 	"github.com/usapp/usapp/sim/clock"
 )
@@ -337,5 +340,24 @@ func TestServerCertificateRenewsWhileRunning(t *testing.T) {
 	}
 	if id, err := pki.NewVerifier(a.CA().Certificate()).Verify(renewed, clk.Now()); err != nil || id.Role != pki.RoleCA {
 		t.Fatalf("renewed certificate: role %v, %v", id.Role, err)
+	}
+}
+
+// GET /controls reports how often the CA re-reads its revocations, beside
+// the CRL's own validity.
+func TestControlsReportTheCRLRefresh(t *testing.T) {
+	a := startConfig(t, t.TempDir(), Config{Clock: clock.Real{}, CRLEvery: 250 * time.Millisecond})
+	resp, err := client(a).HTTP.Get(a.URL() + "/controls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct{ Controls []framework.Active }
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(doc.Controls, func(c framework.Active) bool { return c.ID == framework.Revocation })
+	if i < 0 || doc.Controls[i].Params["crl_refresh"] != "250ms" || doc.Controls[i].Params["crl_keeps_expired"] != pki.CRLKeepsExpired.String() {
+		t.Fatalf("GET /controls: %+v", doc.Controls)
 	}
 }
