@@ -1,7 +1,10 @@
 package framework
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"testing"
 )
@@ -53,5 +56,44 @@ func TestControlsHandler(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/controls", nil))
 	if rec.Code != 405 {
 		t.Fatalf("POST answered %d", rec.Code)
+	}
+}
+
+// A GET /controls answer that is not version 1 of well-formed controls is
+// ErrControlsAnswer, never a misread list.
+func FuzzReadControls(f *testing.F) {
+	f.Add([]byte(`{"version":1,"role":"gateway","controls":[{"id":"A1.enrolment","params":{"a":"b"}}]}`))
+	f.Add([]byte(`{"version":1,"role":"","controls":null}`))
+	f.Add([]byte(`{"version":2}`))
+	f.Add([]byte(`{"version":1,"controls":[{"id":"bad"}]}`))
+	f.Add([]byte(`{"version":1,"role":"x","controls":[],"extra":1}`))
+	f.Add([]byte(`[`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, active, err := ReadControls(bytes.NewReader(data))
+		if err != nil {
+			if !errors.Is(err, ErrControlsAnswer) {
+				t.Fatalf("error %v is not ErrControlsAnswer", err)
+			}
+			return
+		}
+		for _, a := range active {
+			if a.ID.Validate() != nil {
+				t.Fatalf("accepted malformed id %q", a.ID)
+			}
+		}
+	})
+}
+
+// What ControlsHandler writes, FetchControls reads back.
+func TestFetchControlsRoundTrip(t *testing.T) {
+	want := []Active{{ID: Enrolment, Params: map[string]string{"token": "one-time"}}, {ID: Revocation}}
+	srv := httptest.NewServer(ControlsHandler("ca", func() []Active { return want }))
+	defer srv.Close()
+	role, got, err := FetchControls(context.Background(), srv.Client(), srv.URL+"/")
+	if err != nil || role != "ca" || len(got) != 2 || got[0].ID != Enrolment || got[0].Params["token"] != "one-time" || got[1].ID != Revocation {
+		t.Fatalf("FetchControls = %q, %+v, %v", role, got, err)
+	}
+	if _, _, err := FetchControls(context.Background(), srv.Client(), "ftp://x"); !errors.Is(err, ErrControlsAnswer) {
+		t.Fatalf("ftp URL: %v, want ErrControlsAnswer", err)
 	}
 }

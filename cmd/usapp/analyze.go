@@ -2,16 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/usapp/usapp/analysis"
 	"github.com/usapp/usapp/analysis/catalogue"
@@ -38,6 +38,9 @@ type analyzeRunCmd struct {
 	Out       string   `help:"Write the report to this file instead of standard output." type:"path" placeholder:"FILE"`
 	FailOn    string   `name:"fail-on" help:"Exit non-zero when an open finding's threat has residual risk at or above: high (>= 15), medium (>= 8) or low (>= 1)." placeholder:"high|medium|low"`
 	Against   string   `help:"Base URL of a running USaPP role: compare its GET /controls with the model's controls." placeholder:"URL"`
+	// AgainstRoot is what makes a CA's /controls (served over https with its
+	// own root) reachable at all.
+	AgainstRoot string `name:"against-root" help:"PEM file of the CA root that an https --against role's certificate chains to (the role's ca.root_file)." type:"existingfile" placeholder:"FILE"`
 }
 
 type analyzeDiffCmd struct {
@@ -48,10 +51,7 @@ type analyzeDiffCmd struct {
 	Out       string   `help:"Write the changes to this file instead of standard output." type:"path" placeholder:"FILE"`
 }
 
-var (
-	errFailOn     = errors.New("open findings at or above the --fail-on level")
-	errDeployment = errors.New("bad /controls answer")
-)
+var errFailOn = errors.New("open findings at or above the --fail-on level")
 
 func (c *analyzeRunCmd) Run(g *globals) error { return c.run(g.ctx, os.Stdout, os.Stderr) }
 
@@ -74,7 +74,7 @@ func (c *analyzeRunCmd) run(ctx context.Context, stdout, stderr io.Writer) error
 	}
 	var drift *report.Drift
 	if c.Against != "" {
-		d, err := fetchDrift(ctx, c.Against, m)
+		d, err := fetchDrift(ctx, c.Against, c.AgainstRoot, m)
 		if err != nil {
 			return err
 		}
@@ -160,72 +160,33 @@ func writeOut(path string, stdout io.Writer, fn func(io.Writer) error) error {
 	return os.Rename(f.Name(), path)
 }
 
-// maxControlsAnswer bounds what a role may send back: a few hundred controls
-// with parameters fit in far less.
-const maxControlsAnswer = 1 << 20
-
-// fetchDrift asks a running role which controls it runs. base is the role's
-// base URL ("http://host:port"); "/controls" is appended unless present.
-func fetchDrift(ctx context.Context, base string, m *model.Model) (report.Drift, error) {
-	u, err := controlsURL(base)
-	if err != nil {
-		return report.Drift{}, hinted(err, "--against takes the role's base URL, e.g. http://127.0.0.1:8443")
+// fetchDrift asks a running role which controls it runs and compares them
+// with the model's. root, when set, is the PEM file of the CA root an https
+// role's certificate chains to (a USaPP CA's, ca.root_file).
+func fetchDrift(ctx context.Context, base, root string, m *model.Model) (report.Drift, error) {
+	client := http.DefaultClient
+	if root != "" {
+		pem, err := os.ReadFile(root)
+		if err != nil {
+			return report.Drift{}, hinted(err, "--against-root takes the PEM file of the CA root (a role's ca.root_file)")
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return report.Drift{}, hinted(fmt.Errorf("%s: no PEM certificate", root), "--against-root takes the PEM file of the CA root (a role's ca.root_file)")
+		}
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return report.Drift{}, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return report.Drift{}, hinted(fmt.Errorf("get %s: %w", u, err), "is the role running and serving GET /controls?")
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return report.Drift{}, hinted(fmt.Errorf("%w: get %s: %s", errDeployment, u, resp.Status), "is the URL that of a USaPP role?")
-	}
-	role, active, err := decodeControls(resp.Body)
-	if err != nil {
-		return report.Drift{}, hinted(fmt.Errorf("get %s: %w", u, err), "the role's USaPP version may not speak /controls version 1")
+	role, active, err := framework.FetchControls(ctx, client, base)
+	var unknown x509.UnknownAuthorityError
+	switch {
+	case errors.As(err, &unknown):
+		return report.Drift{}, hinted(err, "the role's certificate is from a USaPP CA: pass its root with --against-root (the role's ca.root_file)")
+	case errors.Is(err, framework.ErrControlsAnswer):
+		return report.Drift{}, hinted(err, "--against takes a USaPP role's base URL, e.g. http://127.0.0.1:8080 (a head-end) or https://127.0.0.1:8443 (a CA)")
+	case err != nil:
+		return report.Drift{}, hinted(err, "is the role running and serving GET /controls?")
 	}
 	return report.CompareDeployment(m, role, active), nil
-}
-
-func controlsURL(base string) (string, error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%w: %q is not an http(s) URL", errDeployment, base)
-	}
-	if !strings.HasSuffix(u.Path, "/controls") {
-		u.Path = strings.TrimSuffix(u.Path, "/") + "/controls"
-	}
-	return u.String(), nil
-}
-
-// decodeControls reads a framework.ControlsHandler answer (version 1),
-// strictly: unknown keys, a wrong version or a malformed control ID are
-// errors, since a silently misread answer would report false drift.
-func decodeControls(r io.Reader) (role string, active []framework.Active, err error) {
-	var doc struct {
-		Version  int                `json:"version"`
-		Role     string             `json:"role"`
-		Controls []framework.Active `json:"controls"`
-	}
-	dec := json.NewDecoder(io.LimitReader(r, maxControlsAnswer))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
-		return "", nil, fmt.Errorf("%w: %w", errDeployment, err)
-	}
-	if doc.Version != 1 {
-		return "", nil, fmt.Errorf("%w: version %d, want 1", errDeployment, doc.Version)
-	}
-	for _, a := range doc.Controls {
-		if err := a.ID.Validate(); err != nil {
-			return "", nil, fmt.Errorf("%w: %w", errDeployment, err)
-		}
-	}
-	return doc.Role, doc.Controls, nil
 }
 
 func (c *analyzeDiffCmd) Run(*globals) error { return c.run(os.Stdout) }

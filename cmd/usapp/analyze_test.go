@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -232,9 +233,31 @@ func TestAnalyzeAgainstErrors(t *testing.T) {
 	defer bad.Close()
 	for _, base := range []string{bad.URL, bad.URL + "/v2", bad.URL + "/bad-id", "ftp://example.invalid", "::"} {
 		_, _, err := analyzeRun(t, evModel, "--against", base)
-		if !errors.Is(err, errDeployment) {
-			t.Errorf("--against %s: err = %v, want errDeployment", base, err)
+		if !errors.Is(err, framework.ErrControlsAnswer) {
+			t.Errorf("--against %s: err = %v, want framework.ErrControlsAnswer", base, err)
 		}
+	}
+}
+
+// A CA serves GET /controls over https with its own root: --against-root
+// trusts it, and without it the error says to pass it.
+func TestAnalyzeAgainstAnHTTPSRole(t *testing.T) {
+	srv := httptest.NewTLSServer(mux("/controls", framework.ControlsHandler("ca", func() []framework.Active {
+		return []framework.Active{{ID: framework.Revocation}}
+	})))
+	defer srv.Close()
+	_, _, err := analyzeRun(t, evModel, "--against", srv.URL)
+	var h *hintError
+	if !errors.As(err, &h) || !strings.Contains(h.hint, "--against-root") {
+		t.Fatalf("https role without its root: %v, want a hint to pass --against-root", err)
+	}
+	root := filepath.Join(t.TempDir(), "root.pem")
+	if err := os.WriteFile(root, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := analyzeRun(t, evModel, "--against", srv.URL, "--against-root", root)
+	if err != nil || !strings.Contains(out, "## Deployment check: role `ca`") {
+		t.Fatalf("with --against-root: %v\n%s", err, out)
 	}
 }
 
@@ -302,29 +325,6 @@ func TestAnalyzeDiff(t *testing.T) {
 	if !strings.Contains(out.String(), "No changes.") {
 		t.Errorf("a model against itself:\n%s", out.String())
 	}
-}
-
-func FuzzDecodeControls(f *testing.F) {
-	f.Add([]byte(`{"version":1,"role":"gateway","controls":[{"id":"A1.enrolment","params":{"a":"b"}}]}`))
-	f.Add([]byte(`{"version":1,"role":"","controls":null}`))
-	f.Add([]byte(`{"version":2}`))
-	f.Add([]byte(`{"version":1,"controls":[{"id":"bad"}]}`))
-	f.Add([]byte(`[`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		role, active, err := decodeControls(bytes.NewReader(data))
-		if err != nil {
-			if !errors.Is(err, errDeployment) {
-				t.Fatalf("error %v is not errDeployment", err)
-			}
-			return
-		}
-		for _, a := range active {
-			if a.ID.Validate() != nil {
-				t.Fatalf("accepted malformed id %q", a.ID)
-			}
-		}
-		_ = role
-	})
 }
 
 // Every example model analyses and renders in every format.
