@@ -103,8 +103,20 @@ func TestCompareDeployment(t *testing.T) {
 	m.Controls = append(m.Controls, m.Controls[0]) // the same control at a second place counts once
 	d := CompareDeployment(m, "gateway", []framework.Active{{ID: "A1.signed-messages"}, {ID: "B2.cyber-event-ids"}, {ID: "B2.cyber-event-ids"}})
 	want := Drift{Role: "gateway", Missing: []framework.ControlID{"A1.enrolment"}, Extra: []framework.ControlID{"B2.cyber-event-ids"}}
-	if !reflect.DeepEqual(d, want) {
+	if d.Scope == "" || !reflect.DeepEqual(Drift{Role: d.Role, Missing: d.Missing, Extra: d.Extra}, want) {
 		t.Errorf("got %+v, want %+v", d, want)
+	}
+	// Each role is held to its part of the model: the head-end to the
+	// readings that reach it (signed), not to the meter's enrolment; the CA
+	// to key management wherever placed; an unknown role to everything.
+	for role, missing := range map[string][]framework.ControlID{
+		"headend": {"A1.signed-messages"},
+		"ca":      {"A1.enrolment", "A1.signed-messages"},
+		"billing": {"A1.enrolment", "A1.signed-messages"},
+	} {
+		if got := CompareDeployment(m, role, nil); !slices.Equal(got.Missing, missing) || got.Scope == "" {
+			t.Errorf("role %s: missing %v (scope %q), want %v", role, got.Missing, got.Scope, missing)
+		}
 	}
 	clean := CompareDeployment(m, "gw", []framework.Active{{ID: "A1.enrolment"}, {ID: "A1.signed-messages"}})
 	if !clean.Clean() {

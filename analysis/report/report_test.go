@@ -25,10 +25,10 @@ func testModel() *model.Model {
 			{ID: "dc", Name: "Supplier DC", Kind: "utility"},
 		},
 		Components: []model.Component{
-			{ID: "meter", Name: "Smart meter", Domain: framework.House, Category: framework.Physical, Layer: framework.Component, TrustBoundary: "home"},
-			{ID: "gw", Name: "Gateway", Domain: framework.House, Category: framework.Cyber, Layer: framework.Network, TrustBoundary: "home"},
+			{ID: "meter", Name: "Smart meter", Type: model.Meter, Domain: framework.House, Category: framework.Physical, Layer: framework.Component, TrustBoundary: "home"},
+			{ID: "gw", Name: "Gateway", Type: model.Gateway, Domain: framework.House, Category: framework.Cyber, Layer: framework.Network, TrustBoundary: "home"},
 			{ID: "evse", Name: "Charger", Domain: framework.DEREV, Category: framework.Physical, Layer: framework.Component},
-			{ID: "headend", Name: "Head-end", Domain: framework.Retail, Category: framework.Cyber, Layer: framework.Function, TrustBoundary: "dc"},
+			{ID: "headend", Name: "Head-end", Type: model.HeadEnd, Domain: framework.Retail, Category: framework.Cyber, Layer: framework.Function, TrustBoundary: "dc"},
 		},
 		Flows: []model.Flow{
 			{ID: "readings", From: "meter", To: "headend", Via: []string{"gw"},
