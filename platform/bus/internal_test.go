@@ -169,7 +169,7 @@ func TestPeerCertsPrune(t *testing.T) {
 	listedAt := time.Now().Add(time.Millisecond)
 	late := &x509.Certificate{Raw: []byte("admitted after the list")}
 	p.certs[certKey(late)] = peerCert{cert: late, admittedAt: listedAt.Add(time.Second)}
-	p.prune(map[string]error{certKey(listed): nil}, listedAt)
+	p.prune(func(key string) bool { return key == certKey(listed) }, listedAt)
 	for c, want := range map[*x509.Certificate]bool{listed: true, gone: false, late: true} {
 		if got := p.get(certKey(c)) != nil; got != want {
 			t.Errorf("%s kept = %v, want %v", c.Raw, got, want)

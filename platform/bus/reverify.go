@@ -65,14 +65,13 @@ func (p *peerCerts) get(key string) *x509.Certificate {
 	return p.certs[key].cert
 }
 
-// prune forgets the certificates of connections that have gone: those not
-// among the keys of listed, a connection list taken after they were
-// admitted.
-func (p *peerCerts) prune(listed map[string]error, listedAt time.Time) {
+// prune forgets the certificates of connections that have gone: those
+// admitted before listedAt and not listed in the connection list taken then.
+func (p *peerCerts) prune(listed func(key string) bool, listedAt time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k, pc := range p.certs {
-		if _, ok := listed[k]; !ok && pc.admittedAt.Before(listedAt) {
+		if pc.admittedAt.Before(listedAt) && !listed(k) {
 			delete(p.certs, k)
 		}
 	}
@@ -131,13 +130,13 @@ func (s *Server) forgetClosedIfMany() {
 	if err != nil {
 		return
 	}
-	open := make(map[string]error, len(conns))
+	open := make(map[string]bool, len(conns))
 	for _, ci := range conns {
 		if len(ci.TLSPeerCerts) > 0 {
-			open[ci.TLSPeerCerts[0].CertSha256] = nil
+			open[ci.TLSPeerCerts[0].CertSha256] = true
 		}
 	}
-	s.peers.prune(open, listedAt)
+	s.peers.prune(func(key string) bool { return open[key] }, listedAt)
 }
 
 // keepSlack is how many more certificates than twice the open connections
@@ -193,7 +192,7 @@ func (s *Server) Reverify() error {
 			s.closeClient(ci, err)
 		}
 	}
-	s.peers.prune(verdict, listedAt)
+	s.peers.prune(func(key string) bool { _, ok := verdict[key]; return ok }, listedAt)
 	return nil
 }
 
