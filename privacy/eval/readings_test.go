@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/usapp/usapp/control/energy"
+	"github.com/usapp/usapp/privacy/metrics"
 	"github.com/usapp/usapp/privacy/nilm"
 )
 
@@ -150,7 +151,30 @@ func BenchmarkSettingsForTheReading(b *testing.B) {
 			b.Logf("%-20s %d settings: whole goal on UK-DALE %d, on the population's means %d, both %d, and on the held-out means too %d",
 				draw.name, len(draw.settings), r.uk, r.pop, r.both, r.all)
 		}
-		logOnUCI(b, []Setting{{"usapp", "defaults", energy.USaPP{}}, {"usapp", "tuningA", tuningA}})
+		both := []Setting{{"usapp", "defaults", energy.USaPP{}}, {"usapp", "tuningA", tuningA}}
+		logFixedBins(b, uk, both)
+		logOnUCI(b, both)
+	}
+}
+
+// logFixedBins logs the baselines' and each setting's MI on day d under the
+// rows' estimate (32 bins over each series' own range) and under fixed
+// bins shared by demand and metered load (metrics.MutualInformationWidth),
+// which one level more or less at the edge of the metered range cannot
+// move.
+func logFixedBins(b *testing.B, d testDay, settings []Setting) {
+	algos := baselines()
+	for _, s := range settings {
+		algos = append(algos, s)
+	}
+	rep, err := EvaluateReport(d.trace, energy.DefaultBattery(), algos, nil, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, h := range rep.Runs[1:] {
+		b.Logf("%s, %-16s MI %.3f bits (own-range bins), %.3f (100 W bins), %.3f (200 W bins)", d.name, h.Algorithm,
+			metrics.MutualInformation(d.trace.Mains, h.Metered, DefaultMIBins),
+			metrics.MutualInformationWidth(d.trace.Mains, h.Metered, 100), metrics.MutualInformationWidth(d.trace.Mains, h.Metered, 200))
 	}
 }
 
