@@ -15,6 +15,7 @@ import (
 
 	"github.com/usapp/usapp/comms/pki"
 	"github.com/usapp/usapp/platform/bus"
+	"github.com/usapp/usapp/platform/bus/bustest"
 )
 
 // BenchmarkBusReverify measures one pass of bus.Server.Reverify as a
@@ -28,19 +29,7 @@ import (
 func BenchmarkBusReverify(b *testing.B) {
 	for _, n := range []int{1000} {
 		b.Run(fmt.Sprintf("gateways=%d", n), func(b *testing.B) {
-			srv := busWithGateways(b, n)
-			b.ResetTimer()
-			for b.Loop() {
-				if err := srv.Reverify(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			perPass := b.Elapsed().Seconds() / float64(b.N)
-			b.ReportMetric(perPass*1e3, "ms/pass")
-			b.ReportMetric(float64(n)/perPass, "connections/s")
-			if got := srv.Refusals()[bus.RefusedReverify]; got != 0 {
-				b.Fatalf("%d connections closed with nothing revoked", got)
-			}
+			bustest.BenchReverify(b, busWithGateways(b, n), n)
 		})
 	}
 }

@@ -317,3 +317,22 @@ func createCert(t testing.TB, tmpl, parent *x509.Certificate, pub crypto.PublicK
 	}
 	return cert
 }
+
+// BenchReverify times srv.Reverify over its conns open connections, with
+// nothing revoked, and reports the time per pass and connections checked per
+// second.
+func BenchReverify(b *testing.B, srv *bus.Server, conns int) {
+	b.Helper()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := srv.Reverify(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perPass := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(perPass*1e3, "ms/pass")
+	b.ReportMetric(float64(conns)/perPass, "connections/s")
+	if got := srv.Refusals()[bus.RefusedReverify]; got != 0 {
+		b.Fatalf("%d connections closed with nothing revoked", got)
+	}
+}
