@@ -468,3 +468,35 @@ func TestUnreachableDirectoryDefersReadings(t *testing.T) {
 		t.Fatalf("%d readings stored, want 7", n)
 	}
 }
+
+// The CA re-signs its CRL every minute whether or not anything was revoked.
+// A re-signed list with the same revocations keeps the verified senders: no
+// directory look-up for their next readings. A list with a new revocation
+// forgets them, so the revoked sender is refused on its next message.
+func TestUnchangedCRLKeepsVerifiedSenders(t *testing.T) {
+	f := newFixture(t, "")
+	h, other := f.home("a"), f.home("b")
+	for _, x := range []*testHome{h, other} {
+		in, _ := x.reading()
+		f.ingest(in)
+	}
+	before := f.src.fetches
+	f.clk.Advance(time.Minute)
+	f.refreshCRL()
+	in, _ := h.reading()
+	if rs := f.rejections(f.ingest(in), h.gw); len(rs) != 0 {
+		t.Fatalf("after a re-signed CRL: %+v", rs)
+	}
+	if n := f.src.fetches - before; n != 0 {
+		t.Fatalf("%d directory look-ups after a CRL that revokes nothing new, want 0", n)
+	}
+	if err := f.ca.Revoke(other.meterCert.SerialNumber, f.clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Advance(time.Minute)
+	f.refreshCRL()
+	in, _ = other.reading()
+	if rs := f.rejections(f.ingest(in), other.gw); len(rs) != 1 || rs[0].Reason != "revoked" {
+		t.Fatalf("revoked after a CRL with its revocation: %+v", rs)
+	}
+}

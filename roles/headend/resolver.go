@@ -34,8 +34,8 @@ var ErrDirectoryUnavailable = errors.New("headend: certificate directory unavail
 // Resolver gives the envelope opener the verifying keys of each sender. It
 // verifies a device's certificates once (chain, CRL, identity) and then
 // serves them from memory, checking per message only which were valid at the
-// signing time; a new CRL clears the cache, so a revocation takes effect on
-// the next message. A device that renewed with a new key has two current
+// signing time; a CRL with a new revocation clears the cache, so a
+// revocation takes effect on the next message. A device that renewed with a new key has two current
 // certificates, and both keys are offered, newest first. When neither
 // verifies, the opener asks for a refresh (envelope.KeyRefresher): the device
 // may have renewed since its certificates were read. Unknown senders are
@@ -55,6 +55,7 @@ type Resolver struct {
 	refreshed map[string]time.Time  // LFDI -> wall-clock time of its last refresh
 	downUntil time.Time             // wall-clock time before which the directory is not asked again
 	downErr   error                 // why, wrapped in ErrDirectoryUnavailable
+	revision  uint64                // the verifier's revision the known certificates were checked at
 }
 
 type resolved struct {
@@ -73,7 +74,7 @@ var _ envelope.KeyRefresher = (*Resolver)(nil)
 // NewResolver returns a resolver verifying with v and fetching from src.
 func NewResolver(v *pki.Verifier, src CertSource) *Resolver {
 	return &Resolver{verifier: v, source: src, known: map[string][]resolved{}, negative: map[string]time.Time{},
-		refreshed: map[string]time.Time{}}
+		refreshed: map[string]time.Time{}, revision: v.Revision()}
 }
 
 // SigningKeys implements envelope.KeyResolver: the keys of the sender's
@@ -231,16 +232,23 @@ func (r *Resolver) Identity(lfdi string) (pki.Identity, bool) {
 	return got[0].id, true
 }
 
-// SetCRL installs a new revocation list and forgets every verified
-// certificate, so each sender is checked against it on its next message.
+// SetCRL installs a new revocation list. When it revokes something the
+// last one did not (pki.Verifier.Revision), every verified certificate is
+// forgotten, so each sender is checked against it on its next message. The
+// CA re-signs an unchanged list every minute; forgetting on each would send
+// every sender's next reading to the directory again.
 func (r *Resolver) SetCRL(der []byte, now time.Time) error {
 	if err := r.verifier.SetCRL(der, now); err != nil {
 		return err
 	}
+	rev := r.verifier.Revision()
 	r.mu.Lock()
-	r.known = map[string][]resolved{}
-	r.negative = map[string]time.Time{}
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	if rev != r.revision {
+		r.known = map[string][]resolved{}
+		r.negative = map[string]time.Time{}
+		r.revision = rev
+	}
 	return nil
 }
 
