@@ -264,24 +264,69 @@ type population struct {
 }
 
 func measurePopulation(b testing.TB, days []*household.Trace, algos []energy.Algorithm, bat energy.Battery) *population {
-	pop := &population{days: len(days), stats: map[string]*populationStats{}}
+	pop := &population{}
 	for _, tr := range days {
 		rows, err := Evaluate(tr, bat, algos, nilm.Attackers(), Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, s := range DesignTarget.Stand(rows, GoalBaselines) {
-			name := s.Worst.Algorithm
-			st := pop.stats[name]
-			if st == nil {
-				st = &populationStats{}
-				pop.stats[name] = st
-				pop.order = append(pop.order, name)
-			}
-			st.add(s)
-		}
+		pop.addDay(DesignTarget.Stand(rows, GoalBaselines))
 	}
 	return pop
+}
+
+// addDay takes every algorithm's standing on one more day.
+func (pop *population) addDay(standings []Standing) {
+	if pop.stats == nil {
+		pop.stats = map[string]*populationStats{}
+	}
+	pop.days++
+	for _, s := range standings {
+		name := s.Worst.Algorithm
+		st := pop.stats[name]
+		if st == nil {
+			st = &populationStats{}
+			pop.stats[name] = st
+			pop.order = append(pop.order, name)
+		}
+		st.add(s)
+	}
+}
+
+// verdict says whether the algorithm named meets the whole goal on
+// its means over the population (the three targets, and mean adaptive F1
+// and mean MI below each baseline's) and, in words, which conditions fail.
+func (pop *population) verdict(name string) (bool, string) {
+	u := pop.stats[name]
+	if u == nil {
+		return false, name + " not measured"
+	}
+	n := float64(u.days)
+	var failed []string
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			failed = append(failed, fmt.Sprintf(format, args...))
+		}
+	}
+	f1, mi, extra, ad := u.f1/n, u.mi/n, u.energy/n, u.adF1/n
+	check(f1 <= DesignTarget.F1, "worst F1 %.3f", f1)
+	check(mi <= DesignTarget.MIBits, "MI %.3f bits", mi)
+	check(extra <= DesignTarget.ExtraEnergyPct, "extra energy %.2f %%", extra)
+	for _, base := range GoalBaselines {
+		bs := pop.stats[base]
+		if bs == nil {
+			check(false, "%s not measured", base)
+			continue
+		}
+		bn := float64(bs.days)
+		check(ad < bs.adF1/bn, "adaptive F1 %.3f not below %s's %.3f", ad, base, bs.adF1/bn)
+		check(mi < bs.mi/bn, "MI %.3f not below %s's %.3f", mi, base, bs.mi/bn)
+	}
+	figures := fmt.Sprintf("(%s: worst F1 %.3f, MI %.3f bits, extra %.2f %%, adaptive F1 %.3f)", name, f1, mi, extra, ad)
+	if len(failed) == 0 {
+		return true, "met " + figures
+	}
+	return false, "not met: " + strings.Join(failed, "; ") + " " + figures
 }
 
 func (pop *population) table() *strings.Builder {
@@ -301,6 +346,8 @@ type populationStats struct {
 	f1, mi, energy, cost        float64
 	okF1, okMI, okEnergy, okAll int
 	beatsF1, beatsMI            int // days below every baseline (adaptive attacker)
+	whole                       int // days meeting the whole goal
+	adF1                        float64
 }
 
 // add takes an algorithm's standing on one day.
@@ -311,6 +358,8 @@ func (s *populationStats) add(st Standing) {
 	s.okF1, s.okMI, s.okEnergy = s.okF1+b2i(st.F1), s.okMI+b2i(st.MI), s.okEnergy+b2i(st.Energy)
 	s.okAll += b2i(st.All())
 	s.beatsF1, s.beatsMI = s.beatsF1+b2i(st.BeatsF1), s.beatsMI+b2i(st.BeatsMI)
+	s.whole += b2i(st.WholeGoal())
+	s.adF1 += st.Adaptive.F1
 }
 
 func b2i(b bool) int {

@@ -3,7 +3,6 @@ package eval
 import (
 	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,99 +24,35 @@ func BenchmarkGoalReadings(b *testing.B) {
 	sets := goalPopulationHeldOut(b)
 	for b.Loop() {
 		for _, set := range sets {
-			var all, synthetic meanFigures
-			perDay := 0
+			var all, synthetic population
 			for _, d := range set.days {
 				rows, err := Evaluate(d.trace, energy.DefaultBattery(), append(baselines(), energy.USaPP{}), nilm.Attackers(), Options{})
 				if err != nil {
 					b.Fatal(err)
 				}
-				for _, s := range DesignTarget.Stand(rows, GoalBaselines) {
-					if s.Worst.Algorithm == "usapp" && s.WholeGoal() {
-						perDay++
-					}
-				}
-				all.add(rows)
+				st := DesignTarget.Stand(rows, GoalBaselines)
+				all.addDay(st)
 				if d.seed != 0 {
-					synthetic.add(rows)
+					synthetic.addDay(st)
 				}
 			}
-			_, v := all.verdict()
-			b.Logf("%-10s per day: whole goal on %d of %d days; on the means: %s", set.name, perDay, len(set.days), v)
+			_, v := all.verdict("usapp")
+			b.Logf("%-10s per day: whole goal on %d of %d days; on the means: %s", set.name, all.stats["usapp"].whole, all.days, v)
 			if synthetic.days < all.days {
-				_, v := synthetic.verdict()
+				_, v := synthetic.verdict("usapp")
 				b.Logf("%-10s on the means of the %d synthetic days only: %s", set.name, synthetic.days, v)
 			}
 		}
 	}
 }
 
-// meanFigures sums each algorithm's figures over days: the worst attacker's
-// F1, MI and extra energy, and the adaptive attacker's F1.
-type meanFigures struct {
-	days                     int
-	worstF1, mi, extra, adF1 map[string]float64
-}
-
-func (m *meanFigures) add(rows []Row) {
-	if m.days == 0 {
-		m.worstF1, m.mi, m.extra, m.adF1 = map[string]float64{}, map[string]float64{}, map[string]float64{}, map[string]float64{}
-	}
-	m.days++
-	for _, w := range Worst(rows) {
-		m.worstF1[w.Algorithm] += w.F1
-		m.mi[w.Algorithm] += w.MIBits
-		m.extra[w.Algorithm] += w.ExtraEnergyPct
-	}
-	for _, r := range rows {
-		if r.Attacker == (nilm.Adaptive{}).Name() {
-			m.adF1[r.Algorithm] += r.F1
-		}
-	}
-}
-
-// verdict says whether usapp meets the whole goal on the means and, in
-// words, which conditions fail.
-func (m *meanFigures) verdict() (bool, string) { return m.verdictOf("usapp") }
-
-// verdictOf is verdict for the algorithm with the given name.
-func (m *meanFigures) verdictOf(name string) (bool, string) {
-	n := float64(m.days)
-	var failed []string
-	check := func(ok bool, format string, args ...any) {
-		if !ok {
-			failed = append(failed, fmt.Sprintf(format, args...))
-		}
-	}
-	f1, mi, extra, ad := m.worstF1[name]/n, m.mi[name]/n, m.extra[name]/n, m.adF1[name]/n
-	check(f1 <= DesignTarget.F1, "worst F1 %.3f", f1)
-	check(mi <= DesignTarget.MIBits, "MI %.3f bits", mi)
-	check(extra <= DesignTarget.ExtraEnergyPct, "extra energy %.2f %%", extra)
-	for _, base := range GoalBaselines {
-		check(ad < m.adF1[base]/n, "adaptive F1 %.3f not below %s's %.3f", ad, base, m.adF1[base]/n)
-		check(mi < m.mi[base]/n, "MI %.3f not below %s's %.3f", mi, base, m.mi[base]/n)
-	}
-	figures := fmt.Sprintf("(%s: worst F1 %.3f, MI %.3f bits, extra %.2f %%, adaptive F1 %.3f)", name, f1, mi, extra, ad)
-	if len(failed) == 0 {
-		return true, "met " + figures
-	}
-	return false, "not met: " + strings.Join(failed, "; ") + " " + figures
-}
-
 // On the means of the synthetic homes, usapp meets the whole goal
 // (BENCHMARKS.md, "The goal under each reading"): the three targets, and
 // adaptive F1 and MI below best-effort, NILL and stepping.
 func TestWholeGoalOnSyntheticMeans(t *testing.T) {
-	var m meanFigures
-	for _, d := range syntheticDays(t, 1, populationSeeds) {
-		rows, err := Evaluate(d.trace, energy.DefaultBattery(), append(baselines(), energy.USaPP{}), nilm.Attackers(), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.add(rows)
-	}
-	if ok, v := m.verdict(); !ok {
-		t.Fatalf("%d synthetic homes: %s", m.days, v)
+	pop := measurePopulation(t, traces(syntheticDays(t, 1, populationSeeds)), append(baselines(), energy.USaPP{}), energy.DefaultBattery())
+	if ok, v := pop.verdict("usapp"); !ok {
+		t.Fatalf("%d synthetic homes: %s", pop.days, v)
 	}
 }
 
@@ -246,32 +181,18 @@ func readingOf(tb testing.TB, settings []Setting, uk testDay, pop, held []testDa
 	for _, s := range settings {
 		algos = append(algos, s)
 	}
-	run := func(d testDay) []Row {
-		rows, err := Evaluate(d.trace, energy.DefaultBattery(), algos, nilm.Attackers(), Options{})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return rows
-	}
-	ukGoal := map[string]bool{}
-	for _, s := range DesignTarget.Stand(run(uk), GoalBaselines) {
-		ukGoal[s.Worst.Algorithm] = s.WholeGoal()
-	}
-	var popMeans, heldMeans meanFigures
-	for _, d := range pop {
-		popMeans.add(run(d))
-	}
-	for _, d := range held {
-		heldMeans.add(run(d))
-	}
+	ukDay := standSettings(tb, uk, settings)
+	popMeans := measurePopulation(tb, traces(pop), algos, energy.DefaultBattery())
+	heldMeans := measurePopulation(tb, traces(held), algos, energy.DefaultBattery())
 	var c readingCounts
-	for _, s := range settings {
-		okPop, _ := popMeans.verdictOf(s.Name())
-		okHeld, _ := heldMeans.verdictOf(s.Name())
-		c.uk += b2i(ukGoal[s.Name()])
+	for i, s := range settings {
+		onUK := ukDay.standings[i].WholeGoal()
+		okPop, _ := popMeans.verdict(s.Name())
+		okHeld, _ := heldMeans.verdict(s.Name())
+		c.uk += b2i(onUK)
 		c.pop += b2i(okPop)
-		c.both += b2i(ukGoal[s.Name()] && okPop)
-		c.all += b2i(ukGoal[s.Name()] && okPop && okHeld)
+		c.both += b2i(onUK && okPop)
+		c.all += b2i(onUK && okPop && okHeld)
 	}
 	return c
 }

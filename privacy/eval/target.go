@@ -34,6 +34,9 @@ type Standing struct {
 	// or the algorithm is one of them.
 	Compared         int
 	BeatsF1, BeatsMI bool
+	// Adaptive is the algorithm's row for the adaptive attacker; the zero
+	// Row when the rows have none.
+	Adaptive Row
 }
 
 // All reports whether every goal of the target is met.
@@ -64,6 +67,7 @@ func (t Target) Stand(rows []Row, baselines []string) []Standing {
 			Energy: w.ExtraEnergyPct <= t.ExtraEnergyPct,
 		}
 		own, ok := adaptive[w.Algorithm]
+		s.Adaptive = own
 		s.BeatsF1, s.BeatsMI = ok, ok
 		for _, name := range baselines {
 			base, found := adaptive[name]
