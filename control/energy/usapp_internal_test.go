@@ -107,25 +107,35 @@ func TestSlidingMedianKnown(t *testing.T) {
 	}
 }
 
-// rangeAhead equals the minimum and maximum over [t, t+k] recomputed from
-// scratch at every step.
-func TestRangeAheadProperty(t *testing.T) {
+// The shape is amp exactly where the first price after t that differs from
+// t's, within the lookahead, is higher, found by scanning from scratch.
+func TestPriceShapeProperty(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		k := rapid.IntRange(0, 30).Draw(t, "k")
-		xs := rapid.SliceOfN(rapid.SampledFrom([]float64{0.14, 0.28, 0.42, 0.2}), 1, 150).Draw(t, "xs")
-		lo, hi := rangeAhead(xs, k)
+		k := rapid.IntRange(1, 30).Draw(t, "lookahead hours")
+		xs := rapid.SliceOfN(rapid.SampledFrom([]float64{0.14, 0.28, 0.42, 0.2}), 1, 150).Draw(t, "prices")
+		step := priceLookahead / time.Duration(k)
+		lookahead := steps(priceLookahead, step)
+		ps := newPriceShape(xs, step, 1)
 		for i := range xs {
-			w := xs[i:min(len(xs), i+k+1)]
-			if lo[i] != slices.Min(w) || hi[i] != slices.Max(w) {
-				t.Fatalf("k=%d step %d: range [%v, %v], want [%v, %v]", k, i, lo[i], hi[i], slices.Min(w), slices.Max(w))
+			want := 0.0
+			for j := i + 1; j < len(xs) && j-i <= lookahead; j++ {
+				if xs[j] != xs[i] {
+					if xs[j] > xs[i] {
+						want = 1
+					}
+					break
+				}
+			}
+			if got := ps.at(i); got != want {
+				t.Fatalf("lookahead %d steps, step %d: offset %v, want %v (prices %v)", lookahead, i, got, want, xs)
 			}
 		}
 	})
 }
 
 // On a night / day / peak / day schedule the shape fills the battery in the
-// night and the day before the peak, empties it in the peak and after it
-// (no dearer price is left ahead), and is zero where no price ahead differs.
+// night and in the day before the peak, and asks for nothing extra in the
+// peak and after it, where no dearer price is ahead.
 func TestPriceShapeSigns(t *testing.T) {
 	var prices []float64
 	for _, band := range []struct {
@@ -140,7 +150,7 @@ func TestPriceShapeSigns(t *testing.T) {
 	for _, c := range []struct {
 		hour int
 		want float64
-	}{{0, 1}, {6, 1}, {10, 1}, {15, 1}, {16, -1}, {18, -1}, {20, 0}, {23, 0}} {
+	}{{0, 1}, {6, 1}, {10, 1}, {15, 1}, {16, 0}, {18, 0}, {20, 0}, {23, 0}} {
 		if got := ps.at(c.hour); math.Abs(got-c.want) > 1e-9 {
 			t.Errorf("hour %d (price %v): offset %v, want %v", c.hour, prices[c.hour], got, c.want)
 		}

@@ -10,10 +10,11 @@ import (
 
 // The figures USaPP achieves on the embedded UK-DALE day with the default
 // 2 kWh / 3 kW / 0.9 battery and the SoC returned to its start (measured:
-// worst F1 0.057, MI 0.423 bits, extra energy 3.12 %), with a small margin,
+// worst F1 0.057, MI 0.368 bits, extra energy 3.23 %), with a small margin,
 // and its lead over best-effort on the adaptive attacker's F1 (0.088).
-// Before RideThrough this day read F1 0.084, MI 0.378 bits at 2.99 %: the
-// ride-through lowers MI on the synthetic homes but not here (BENCHMARKS.md).
+// With the earlier price shape, which also spent in the dear band (commit
+// 3b88693), this day read F1 0.057, MI 0.423 bits at 3.12 %; before
+// RideThrough F1 0.084, MI 0.378 bits at 2.99 % (BENCHMARKS.md).
 // Reproduce: go run ./cmd/usapp privacy eval --data ukdale --battery-kwh 2 --battery-kw 3
 func TestUSaPPUKDALERegression(t *testing.T) {
 	tr, _, err := eval.Builtin("ukdale", 0)
@@ -46,10 +47,10 @@ func TestUSaPPUKDALERegression(t *testing.T) {
 	if adaptive >= beAdaptive {
 		t.Errorf("adaptive F1 %.3f does not beat best-effort's %.3f", adaptive, beAdaptive)
 	}
-	if mi > 0.45 {
-		t.Errorf("MI %.3f bits, want <= 0.45 (measured 0.423)", mi)
+	if mi > 0.40 {
+		t.Errorf("MI %.3f bits, want <= 0.40 (measured 0.368)", mi)
 	}
-	if extra > 3.2 {
-		t.Errorf("extra energy %.2f %%, want <= 3.2 (measured 3.12)", extra)
+	if extra > 3.3 {
+		t.Errorf("extra energy %.2f %%, want <= 3.3 (measured 3.23)", extra)
 	}
 }
