@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/usapp/usapp/control/energy"
-	"github.com/usapp/usapp/privacy/nilm"
 )
 
 // BenchmarkPriceShapes compares USaPP without price shaping (PriceShift −1)
@@ -33,14 +32,7 @@ func BenchmarkPriceShapes(b *testing.B) {
 // daily cost and the verdict on the means (population.verdict).
 func logSetWithCost(b *testing.B, set daySet, label string, u energy.USaPP) {
 	b.Helper()
-	var pop population
-	for _, d := range set.days {
-		rows, err := Evaluate(d.trace, energy.DefaultBattery(), append(baselines(), u), nilm.Attackers(), Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		pop.addDay(DesignTarget.Stand(rows, GoalBaselines))
-	}
+	pop := measurePopulation(b, traces(set.days), append(baselines(), u), energy.DefaultBattery())
 	s, n := pop.stats["usapp"], float64(pop.days)
 	verdict := "not met"
 	if ok, _ := pop.verdict("usapp"); ok {

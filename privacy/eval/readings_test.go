@@ -61,14 +61,7 @@ func TestWholeGoalOnSyntheticMeans(t *testing.T) {
 // shape, which also spent in the dear band, the means' MI (0.397 bits) was
 // above stepping's (0.368).
 func TestWholeGoalOnGoalDaysMeans(t *testing.T) {
-	var pop population
-	for _, d := range testDays(t, 5) {
-		rows, err := Evaluate(d.trace, energy.DefaultBattery(), append(baselines(), energy.USaPP{}), nilm.Attackers(), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pop.addDay(DesignTarget.Stand(rows, GoalBaselines))
-	}
+	pop := measurePopulation(t, traces(testDays(t, 5)), append(baselines(), energy.USaPP{}), energy.DefaultBattery())
 	if ok, v := pop.verdict("usapp"); !ok {
 		t.Fatalf("%d goal days: %s", pop.days, v)
 	}
