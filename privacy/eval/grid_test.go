@@ -56,19 +56,17 @@ func BenchmarkGridPower(b *testing.B) {
 
 // logGoal logs u's standing over the days of set: days within all three
 // targets, days below the three baselines on MI, days meeting the whole
-// goal (all three and below the baselines on F1 and MI), and the means.
+// goal (all three and below the baselines on F1 and MI), the means (with
+// the daily cost at the default tariff) and whether the means meet the
+// whole goal (population.verdict).
 func logGoal(b *testing.B, set daySet, label string, u energy.USaPP) {
 	b.Helper()
-	var all, beatsMI, goal int
-	var f1, mi, extra float64
-	for _, d := range set.days {
-		s := usappStanding(b, d, u, Options{})
-		all += b2i(s.All())
-		beatsMI += b2i(s.BeatsMI)
-		goal += b2i(s.WholeGoal())
-		f1, mi, extra = f1+s.Worst.F1, mi+s.Worst.MIBits, extra+s.Worst.ExtraEnergyPct
+	pop := measurePopulation(b, traces(set.days), append(baselines(), u), energy.DefaultBattery())
+	s, n := pop.stats["usapp"], float64(pop.days)
+	verdict := "not met"
+	if ok, _ := pop.verdict("usapp"); ok {
+		verdict = "met"
 	}
-	k := float64(len(set.days))
-	b.Logf("%-10s %s all three %2d, below on MI %2d, whole goal %2d of %d; mean worst F1 %.3f, MI %.3f bits, extra energy %.2f %%",
-		set.name, label, all, beatsMI, goal, len(set.days), f1/k, mi/k, extra/k)
+	b.Logf("%-10s %s all three %2d, below on MI %2d, whole goal %2d of %d; mean worst F1 %.3f, MI %.3f bits, extra energy %.2f %%, £%.3f a day; whole goal on the means: %s",
+		set.name, label, s.okAll, s.beatsMI, s.whole, pop.days, s.f1/n, s.mi/n, s.energy/n, s.cost/n, verdict)
 }

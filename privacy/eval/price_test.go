@@ -22,22 +22,8 @@ func BenchmarkPriceShapes(b *testing.B) {
 	for b.Loop() {
 		for _, set := range sets {
 			for _, shift := range []float64{-1, 0.25, 0.5, 0.75} {
-				logSetWithCost(b, set, fmt.Sprintf("PriceShift %-5g", shift), energy.USaPP{PriceShift: shift})
+				logGoal(b, set, fmt.Sprintf("PriceShift %-5g", shift), energy.USaPP{PriceShift: shift})
 			}
 		}
 	}
-}
-
-// logSetWithCost logs u's standing over set as logGoal does, with the mean
-// daily cost and the verdict on the means (population.verdict).
-func logSetWithCost(b *testing.B, set daySet, label string, u energy.USaPP) {
-	b.Helper()
-	pop := measurePopulation(b, traces(set.days), append(baselines(), u), energy.DefaultBattery())
-	s, n := pop.stats["usapp"], float64(pop.days)
-	verdict := "not met"
-	if ok, _ := pop.verdict("usapp"); ok {
-		verdict = "met"
-	}
-	b.Logf("%-10s %s all three %2d, below on MI %2d, whole goal %2d of %d; means: worst F1 %.3f, MI %.3f bits, extra %.2f %%, £%.3f a day; whole goal on the means: %s",
-		set.name, label, s.okAll, s.beatsMI, s.whole, pop.days, s.f1/n, s.mi/n, s.energy/n, s.cost/n, verdict)
 }
