@@ -244,15 +244,10 @@ const priceLookahead = 12 * time.Hour
 // dearer one (the night before the day, the day before the peak) and draws
 // the energy back down during the dearer band, where the offset is gone.
 //
-// It never asks for less than the plain target. An earlier shape also
-// lowered the target while the price was the dearest ahead; with a peak band
-// from 16:00 to 19:00 and a night band after it, that held the battery low
-// from 16:00 to midnight, so the evening's large loads found it near empty
-// and reached the meter. Filling only, measured on the goal days, the 21
-// population homes and the 40 held-out homes (go test ./privacy/eval -bench
-// PriceShapes -v): mean MI 0.345, 0.325 and 0.306 bits instead of 0.397,
-// 0.351 and 0.342, at the same extra energy (2.72, 2.80 and 2.90 % against
-// 2.71, 2.82 and 2.86 %), for about £0.02 a day more.
+// It never asks for less than the plain target: lowering it for price held
+// the battery low through the evening, when the large loads come (the
+// package documentation gives the figures; go test ./privacy/eval -bench
+// PriceShapes -v).
 type priceShape struct {
 	dearerAhead []bool
 	amp         float64
