@@ -436,6 +436,32 @@ func TestVerifierRejections(t *testing.T) {
 	}
 }
 
+// TestVerifierSignatureCacheIsBounded fills a four-entry cache with six
+// certificates: it never holds more than four, and a full cache gives up one
+// entry per new certificate rather than all of them, so that a pass over a
+// fleet one larger than the cache still finds most signatures cached.
+func TestVerifierSignatureCacheIsBounded(t *testing.T) {
+	ca := newCA(t)
+	v := pki.NewVerifier(ca.Certificate())
+	pki.SetSigCacheMax(v, 4)
+	for i := range 6 {
+		cert, _ := enroll(t, ca, pki.RoleMeter, fmt.Sprintf("m%d", i), "")
+		if _, err := v.Verify(cert, t0); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := pki.SigCacheLen(v), min(i+1, 4); got != want {
+			t.Fatalf("after %d certificates the cache holds %d, want %d", i+1, got, want)
+		}
+	}
+	foreign, _ := enroll(t, newCA(t), pki.RoleMeter, "f", "")
+	if _, err := v.Verify(foreign, t0); !errors.Is(err, pki.ErrUnknownIssuer) {
+		t.Fatalf("foreign: %v", err)
+	}
+	if got := pki.SigCacheLen(v); got != 4 {
+		t.Fatalf("a failed check changed the cache: %d entries", got)
+	}
+}
+
 // TestVerifierRejectsTwoRoles signs, with the real CA key, a certificate
 // carrying two OUs: the role must be unambiguous.
 func TestVerifierRejectsTwoRoles(t *testing.T) {
