@@ -73,7 +73,9 @@ func TestWholeGoalOnTheMeans(t *testing.T) {
 // the means of the 20 population homes, both, and also on the means of the
 // 40 held-out homes. Then it moves each knob of one setting that meets all
 // three (tuningA) one step either way and counts the neighbours that still
-// do: a default chosen on one day should not be a knife edge. Run with -v:
+// do: a default chosen on one day should not be a knife edge. Last, it
+// logs tuningA and the defaults on the synthetic population, the held-out
+// homes, the UK-DALE day under fixed bins and the UCI excerpt. Run with -v:
 //
 //	go test ./privacy/eval -run xxx -bench SettingsForTheReading -benchtime 1x -v   # 20 s
 func BenchmarkSettingsForTheReading(b *testing.B) {
@@ -95,6 +97,10 @@ func BenchmarkSettingsForTheReading(b *testing.B) {
 				draw.name, len(draw.settings), r.uk, r.pop, r.both, r.all)
 		}
 		both := []Setting{{"usapp", "defaults", energy.USaPP{}}, {"usapp", "tuningA", tuningA}}
+		for _, s := range both {
+			b.Logf("%-8s population %s | held out %s (days within all three / whole goal / mean MI / mean extra %% / on the means)",
+				s.Label, goalCell(b, daySet{"population", pop}, s.Algorithm.(energy.USaPP)), goalCell(b, daySet{"held out", held}, s.Algorithm.(energy.USaPP)))
+		}
 		logFixedBins(b, uk, both)
 		logOnUCI(b, both)
 	}

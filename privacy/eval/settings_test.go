@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +41,51 @@ func BenchmarkUSaPPRandomSettings(b *testing.B) {
 	most := logBestSettings(b, settings, sets, standings)
 	b.ReportMetric(float64(reachable), "goal-days-reachable")
 	b.ReportMetric(float64(most), "goal-days-one-setting")
+}
+
+// BenchmarkUSaPPSettingsForUKDALE asks what meeting the whole goal on the
+// UK-DALE day would cost the other homes. It draws 20,000 settings as
+// BenchmarkUSaPPRandomSettings does (whose 400 are the first of them), keeps
+// those that meet the whole goal on UK-DALE and tabulates each, under the
+// defaults, on the population and the held-out homes: days within all three
+// targets / days meeting the whole goal / mean MI / mean extra energy % /
+// whole goal on the means. Run with -v (about 15 s on two cores):
+//
+//	go test ./privacy/eval -run xxx -bench USaPPSettingsForUKDALE -benchtime 1x -v
+func BenchmarkUSaPPSettingsForUKDALE(b *testing.B) {
+	settings := randomUSaPPSettings(20000, 1)
+	sets := goalPopulationHeldOut(b)[1:]
+	var kept []int
+	for b.Loop() {
+		ukdale := standSettings(b, testDays(b, 0)[0], settings)
+		kept = []int{0}
+		for k, s := range ukdale.standings[1:] {
+			if s.WholeGoal() {
+				kept = append(kept, k+1)
+			}
+		}
+	}
+	var tab strings.Builder
+	tab.WriteString("| setting | population | held out | knobs |\n|---|---|---|---|\n")
+	for _, k := range kept {
+		u := settings[k].Algorithm.(energy.USaPP)
+		fmt.Fprintf(&tab, "| %s |", settings[k].Label)
+		for _, set := range sets {
+			fmt.Fprintf(&tab, " %s |", goalCell(b, set, u))
+		}
+		fmt.Fprintf(&tab, " %+v |\n", u)
+	}
+	b.Logf("%d of %d drawn settings meet the whole goal on UK-DALE:\n%s", len(kept)-1, len(settings)-1, tab.String())
+	b.ReportMetric(float64(len(kept)-1), "settings")
+}
+
+// goalCell is u over set as days within all three targets / days meeting
+// the whole goal / mean MI / mean extra energy % / whole goal on the means.
+func goalCell(tb testing.TB, set daySet, u energy.USaPP) string {
+	pop := measurePopulation(tb, traces(set.days), append(baselines(), u), energy.DefaultBattery())
+	s, n := pop.stats[u.Name()], float64(pop.days)
+	met, _ := pop.verdict(u.Name())
+	return fmt.Sprintf("%d / %d / %.3f / %.2f / %s", s.okAll, s.whole, s.mi/n, s.energy/n, map[bool]string{true: "met", false: "no"}[met])
 }
 
 // randomUSaPPSettings are n settings of USaPP: its defaults, then n−1 drawn
