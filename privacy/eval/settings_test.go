@@ -46,7 +46,7 @@ func BenchmarkUSaPPRandomSettings(b *testing.B) {
 // BenchmarkUSaPPSettingsForUKDALE asks what meeting the whole goal on the
 // UK-DALE day would cost the other homes. It draws 20,000 settings as
 // BenchmarkUSaPPRandomSettings does (whose 400 are the first of them), keeps
-// those that meet the whole goal on UK-DALE and tabulates each, under the
+// those that meet the whole goal on UK-DALE and tabulates each, after the
 // defaults, on the population and the held-out homes: days within all three
 // targets / days meeting the whole goal / mean MI / mean extra energy % /
 // whole goal on the means. Run with -v (about 15 s on two cores):
@@ -82,10 +82,13 @@ func BenchmarkUSaPPSettingsForUKDALE(b *testing.B) {
 // goalCell is u over set as days within all three targets / days meeting
 // the whole goal / mean MI / mean extra energy % / whole goal on the means.
 func goalCell(tb testing.TB, set daySet, u energy.USaPP) string {
-	pop := measurePopulation(tb, traces(set.days), append(baselines(), u), energy.DefaultBattery())
-	s, n := pop.stats[u.Name()], float64(pop.days)
-	met, _ := pop.verdict(u.Name())
-	return fmt.Sprintf("%d / %d / %.3f / %.2f / %s", s.okAll, s.whole, s.mi/n, s.energy/n, map[bool]string{true: "met", false: "no"}[met])
+	s, met := measureSetting(tb, set, u)
+	n := float64(s.days)
+	verdict := "no"
+	if met {
+		verdict = "met"
+	}
+	return fmt.Sprintf("%d / %d / %.3f / %.2f / %s", s.okAll, s.whole, s.mi/n, s.energy/n, verdict)
 }
 
 // randomUSaPPSettings are n settings of USaPP: its defaults, then n−1 drawn
