@@ -18,8 +18,9 @@ const DefaultReverifyEvery = 30 * time.Second
 // Revisioned is a PeerVerifier that can tell when its answers may have
 // changed (pki.Verifier.Revision: the revoked set moved). The server then
 // checks its connected clients again only after a change, instead of at every
-// tick: with a fleet larger than the verifier's signature cache, each check
-// would cost a signature verification per client.
+// tick: with a fleet larger than the verifier's signature cache, each pass
+// would cost a signature verification for every client evicted since the
+// last.
 type Revisioned interface {
 	Revision() uint64
 }
