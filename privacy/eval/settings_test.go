@@ -54,10 +54,11 @@ func BenchmarkUSaPPRandomSettings(b *testing.B) {
 //	go test ./privacy/eval -run xxx -bench USaPPSettingsForUKDALE -benchtime 1x -v
 func BenchmarkUSaPPSettingsForUKDALE(b *testing.B) {
 	settings := randomUSaPPSettings(20000, 1)
-	sets := goalPopulationHeldOut(b)[1:]
+	all := goalPopulationHeldOut(b)
+	uk, sets := all[0].days[0], all[1:] // the goal days open with UK-DALE
 	var kept []int
 	for b.Loop() {
-		ukdale := standSettings(b, testDays(b, 0)[0], settings)
+		ukdale := standSettings(b, uk, settings)
 		kept = []int{0}
 		for k, s := range ukdale.standings[1:] {
 			if s.WholeGoal() {
