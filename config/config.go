@@ -134,9 +134,15 @@ type Bus struct {
 	Listen string `yaml:"listen"` // embedded server's client listen address, default 127.0.0.1:4222
 	// ReverifyEvery is how often the embedded server checks the
 	// certificates of its connected clients again once its verifier has
-	// learnt of a revocation, closing the connections of revoked devices (0:
-	// 30s; otherwise 100ms to 1h).
+	// learnt of a revocation, closing the connections of revoked devices;
+	// with an external server (url and system_nkey), how often the head-end
+	// sweeps it for them (0: 30s; otherwise 100ms to 1h).
 	ReverifyEvery Duration `yaml:"reverify_every"`
+	// SystemNkey is the seed file of a user in the external server's
+	// system account (url). With it the head-end closes revoked devices'
+	// connections there, as the embedded server does; without it an
+	// external server keeps them. Only with url.
+	SystemNkey string `yaml:"system_nkey"`
 }
 
 // Store configures persistence.

@@ -462,6 +462,10 @@ func TestRevocationPeriods(t *testing.T) {
 	if err != nil || time.Duration(c.CA.CRLRefresh) != 5*time.Second || time.Duration(c.Bus.ReverifyEvery) != 250*time.Millisecond {
 		t.Fatalf("%+v %+v %v", c.CA, c.Bus, err)
 	}
+	c, _, err = Parse([]byte("bus:\n  url: tls://nats.example:4222\n  system_nkey: /etc/usapp/sys.nk\n"), "c.yaml")
+	if err != nil || c.Bus.SystemNkey != "/etc/usapp/sys.nk" {
+		t.Fatalf("system_nkey with url: %q %v", c.Bus.SystemNkey, err)
+	}
 	c, _, err = Parse([]byte("role: ca\n"), "c.yaml")
 	if err != nil || c.CA.CRLRefresh != 0 || c.Bus.ReverifyEvery != 0 {
 		t.Fatalf("defaults: %v %v %v", c.CA.CRLRefresh, c.Bus.ReverifyEvery, err)
@@ -470,6 +474,7 @@ func TestRevocationPeriods(t *testing.T) {
 		"ca:\n  crl_refresh: 10ms\nbus:\n  reverify_every: 2h\n": {{2, "ca.crl_refresh"}, {4, "bus.reverify_every"}},
 		"ca:\n  crl_refresh: 13h\n":                              {{2, "ca.crl_refresh"}},
 		"bus:\n  reverify_every: -1s\n":                          {{2, "bus.reverify_every"}},
+		"bus:\n  system_nkey: sys.nk\n":                          {{2, "bus.system_nkey"}},
 	} {
 		_, _, err := Parse([]byte(text), "config.yaml")
 		if got := problemsOf(t, err); !reflect.DeepEqual(got, want) {

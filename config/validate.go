@@ -72,6 +72,9 @@ func (c *Config) Validate() error {
 	v.validity("ca.service_validity", time.Duration(c.CA.ServiceValidity))
 	v.period("ca.crl_refresh", time.Duration(c.CA.CRLRefresh), 12*time.Hour)
 	v.period("bus.reverify_every", time.Duration(c.Bus.ReverifyEvery), time.Hour)
+	if c.Bus.SystemNkey != "" && c.Bus.URL == "" {
+		v.add("bus.system_nkey", "only with bus.url: the embedded server closes revoked devices' connections itself")
+	}
 	v.nonEmpty("gateway.name", c.Gateway.Name)
 	v.between("gateway.meters", int64(c.Gateway.Meters), 1, maxMeters)
 	v.positive("gateway.interval", int64(c.Gateway.Interval))

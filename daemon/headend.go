@@ -82,6 +82,13 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if busSrv != nil {
 		defer busSrv.Shutdown()
 	}
+	if cfg.Bus.SystemNkey != "" {
+		stopEvict, err := evictRevoked(ctx, cfg, auth, auth.verifier, headend.ESTSerials(estc), log)
+		if err != nil {
+			return err
+		}
+		defer stopEvict()
+	}
 	// The head-end's certificate, and its bus's, renew while it runs: each
 	// is presented at every handshake from its credential.
 	creds := []*credential{auth.head}
@@ -127,6 +134,32 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return lost
 	}
 	return err
+}
+
+// evictRevoked closes revoked devices' connections on the external bus
+// (bus.url) through its system account, every bus.reverify_every, and
+// returns what stops it. The head-end presents its own certificate, for a
+// server that asks every client for one, and the system user's nkey.
+func evictRevoked(ctx context.Context, cfg *config.Config, auth *headEndAuthority, v *pki.Verifier, src headend.SerialSource, log *slog.Logger) (func(), error) {
+	log = log.With("role", "evictor")
+	sys, err := bus.DialSystem(ctx, bus.SystemConfig{URL: cfg.Bus.URL, TLS: auth.head.tlsConfig(auth.root),
+		NkeySeedFile: cfg.Bus.SystemNkey, Name: "usapp-headend-evictor", Log: log})
+	if err != nil {
+		return nil, err
+	}
+	revoked := headend.NewRevokedCertificates(v, src, log)
+	ev, err := bus.NewEvictor(bus.EvictorConfig{Conn: sys, Revoked: revoked.Revoked, Log: log})
+	if err != nil {
+		sys.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		revoked.Evict(ctx, ev, cmp.Or(time.Duration(cfg.Bus.ReverifyEvery), bus.DefaultReverifyEvery))
+	}()
+	return func() { cancel(); <-done; sys.Close() }, nil
 }
 
 // keptCRL fetches the CA's CRL and keeps the last one it got in a file, so

@@ -594,6 +594,13 @@ func TestVerifierRevision(t *testing.T) {
 	if got := v.Revision(); got != 2 {
 		t.Fatalf("after a second revocation: revision %d, want 2", got)
 	}
+	got := v.RevokedSerials()
+	slices.SortFunc(got, func(a, b *big.Int) int { return a.Cmp(b) })
+	want := []*big.Int{bad.SerialNumber, other.SerialNumber}
+	slices.SortFunc(want, func(a, b *big.Int) int { return a.Cmp(b) })
+	if len(got) != 2 || got[0].Cmp(want[0]) != 0 || got[1].Cmp(want[1]) != 0 {
+		t.Fatalf("RevokedSerials = %v, want %v", got, want)
+	}
 }
 
 func TestSetCRLRejections(t *testing.T) {

@@ -81,6 +81,18 @@ func (v *Verifier) Revision() uint64 {
 	return v.revision
 }
 
+// RevokedSerials lists the serials on the installed CRL, in no order.
+func (v *Verifier) RevokedSerials() []*big.Int {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	out := make([]*big.Int, 0, len(v.revoked))
+	for k := range v.revoked {
+		n, _ := new(big.Int).SetString(k, 16) // serialKey wrote it
+		out = append(out, n)
+	}
+	return out
+}
+
 func sameSet(a, b map[string]bool) bool {
 	if len(a) != len(b) {
 		return false

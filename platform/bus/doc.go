@@ -107,7 +107,10 @@
 // nats-server does not say which connection an authentication is for, so the
 // server keeps each admitted certificate and finds it again in the
 // connection list by its SHA-256; it forgets those of closed connections at
-// each pass, and between passes once they outnumber the open ones. On the client side, nats.go gives up
+// each pass, and between passes once they outnumber the open ones. An
+// external server cannot be told of revocations; an [Evictor], given a
+// connection in its system account ([DialSystem]) and the digests of
+// revoked certificates, closes their connections there from outside. On the client side, nats.go gives up
 // reconnecting after two refusals in a row; [Conn.Closed] and [Conn.Err]
 // (ErrCertificateRefused) let the connection's owner stop and say why.
 package bus

@@ -13,6 +13,7 @@
 //	POST /.well-known/est/simplereenroll   rotate, authenticated by the current certificate
 //	GET  /crl                              the current CRL (DER)
 //	GET  /usapp/v1/certs/{lfdi}            the device's newest certificates (DER, back to back), 404 if none
+//	GET  /usapp/v1/serials/{serial}        the certificate issued with that serial (DER), 404 if none
 //	POST /usapp/v1/meter-token?name=N      a gateway (client certificate) asks for a token
 //	                                       that enrols a meter bound to it
 //	GET  /controls                         the controls this role runs
@@ -306,7 +307,7 @@ func (a *Authority) crlLoop() {
 // Handler routes the CA's HTTP API.
 func (a *Authority) Handler() http.Handler {
 	mux := http.NewServeMux()
-	estH := est.NewHandler(a.ca, a.cfg.Clock.Now, a.cfg.Log).WithDirectory(a.dir.lookup)
+	estH := est.NewHandler(a.ca, a.cfg.Clock.Now, a.cfg.Log).WithDirectory(a.dir.lookup).WithSerials(a.dir.bySerial)
 	mux.Handle("GET /controls", framework.ControlsHandler("ca", a.controls))
 	mux.Handle("/", estH)
 	return mux

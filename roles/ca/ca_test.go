@@ -101,6 +101,9 @@ func TestEnrolOnboardResolveAndRestart(t *testing.T) {
 	if got, err := client(b).Certificates(ctx, pki.LFDI(m.Raw)); err != nil || len(got) != 1 || !got[0].Equal(m) {
 		t.Fatalf("directory after restart: %v", err)
 	}
+	if got, err := client(b).CertificateBySerial(ctx, m.SerialNumber); err != nil || !got.Equal(m) {
+		t.Fatalf("directory by serial after restart: %v", err)
+	}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	if _, err := client(b).Enroll(ctx, tok, key, "again"); !errors.Is(err, pki.ErrTokenUsed) {
 		t.Fatalf("used token after restart: %v", err)

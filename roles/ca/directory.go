@@ -3,6 +3,7 @@ package ca
 import (
 	"context"
 	"crypto/x509"
+	"math/big"
 	"slices"
 	"sync"
 
@@ -23,21 +24,24 @@ import (
 // state) gets an index in memory, which lives as long as that state does.
 type directory struct {
 	pki.State
-	index issuedIndex // nil: the memory index below
-	mu    sync.RWMutex
-	by    map[string][]*x509.Certificate // newest first
+	index  issuedIndex // nil: the memory index below
+	mu     sync.RWMutex
+	by     map[string][]*x509.Certificate // newest first
+	serial map[string]*x509.Certificate   // by hex serial, every one
 }
 
-// issuedIndex is a state that finds the certificates it recorded by identity.
+// issuedIndex is a state that finds the certificates it recorded by identity
+// and by serial.
 type issuedIndex interface {
 	Issued(ctx context.Context, identity string) ([]*x509.Certificate, error)
+	IssuedSerial(ctx context.Context, serial *big.Int) (*x509.Certificate, error)
 }
 
 func newDirectory(st pki.State) *directory {
 	if idx, ok := st.(issuedIndex); ok {
 		return &directory{State: st, index: idx}
 	}
-	return &directory{State: st, by: map[string][]*x509.Certificate{}}
+	return &directory{State: st, by: map[string][]*x509.Certificate{}, serial: map[string]*x509.Certificate{}}
 }
 
 // RecordIssued keeps c before the CA hands it out.
@@ -47,6 +51,7 @@ func (d *directory) RecordIssued(c *x509.Certificate) error {
 	}
 	d.mu.Lock()
 	d.keep(c)
+	d.serial[c.SerialNumber.Text(16)] = c
 	d.mu.Unlock()
 	return nil
 }
@@ -79,4 +84,16 @@ func (d *directory) lookup(ctx context.Context, lfdi string) ([]*x509.Certificat
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return slices.Clone(d.by[lfdi]), nil
+}
+
+// bySerial returns the certificate issued with serial, or nil if none: what
+// the head-end needs to find a revoked device's connection on an external
+// bus, which knows a connection's certificate only by its digest.
+func (d *directory) bySerial(ctx context.Context, serial *big.Int) (*x509.Certificate, error) {
+	if d.index != nil {
+		return d.index.IssuedSerial(ctx, serial)
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.serial[serial.Text(16)], nil
 }

@@ -94,7 +94,7 @@ func (s *State) Dialect() string { return s.db.Dialect() }
 type queries struct {
 	putToken, pruneTokens, consumeToken, tokenStatus  string
 	nextSerial, revoke, revoked, recordIssued, issued string
-	issuedSerial, identitySerials, list               string
+	issuedSerial, identitySerials, list, bySerial     string
 	revokedUnexpired                                  string
 }
 
@@ -113,6 +113,7 @@ func newQueries(rebind func(string) string) queries {
 		issuedSerial:    rebind("SELECT COUNT(*) FROM ca_issued WHERE serial = ?"),
 		identitySerials: rebind("SELECT serial FROM ca_issued WHERE identity = ? ORDER BY seq"),
 		issued:          rebind("SELECT der FROM ca_issued WHERE identity = ? AND der IS NOT NULL ORDER BY seq"),
+		bySerial:        rebind("SELECT der FROM ca_issued WHERE serial = ? AND der IS NOT NULL"),
 		recordIssued:    rebind("INSERT INTO ca_issued (serial, lfdi, identity, subject, not_after, der) VALUES (?, ?, ?, ?, ?, ?)"),
 		list: rebind("SELECT i.serial, COALESCE(i.identity, ''), i.lfdi, i.subject, i.not_after, r.revoked_at " +
 			"FROM ca_issued i LEFT JOIN ca_revoked r ON r.serial = i.serial " +
@@ -299,6 +300,24 @@ func (s *State) Issued(ctx context.Context, identity string) ([]*x509.Certificat
 		return nil, fmt.Errorf("dbstate: issued certificates: %w", err)
 	}
 	return out, nil
+}
+
+// IssuedSerial returns the certificate issued with serial, or nil when none
+// is on record with its DER (rows imported from a file state have none).
+func (s *State) IssuedSerial(ctx context.Context, serial *big.Int) (*x509.Certificate, error) {
+	var der []byte
+	err := s.db.QueryRowContext(ctx, s.q.bySerial, serial.Text(16)).Scan(&der)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dbstate: certificate by serial: %w", err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("dbstate: stored certificate: %w", err)
+	}
+	return c, nil
 }
 
 // RevokeIdentity revokes, in one transaction, every certificate filed under

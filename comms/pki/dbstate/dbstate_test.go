@@ -147,6 +147,12 @@ func TestImportFile(t *testing.T) {
 		if err != nil || len(got) != 1 || !got[0].Equal(enrolled) {
 			t.Fatalf("imported certificate by identity: %d certificates, %v", len(got), err)
 		}
+		if c, err := st.IssuedSerial(context.Background(), enrolled.SerialNumber); err != nil || c == nil || !c.Equal(enrolled) {
+			t.Fatalf("imported certificate by serial: %v, %v", c, err)
+		}
+		if c, err := st.IssuedSerial(context.Background(), new(big.Int).Add(cert.SerialNumber, big.NewInt(1))); err != nil || c != nil {
+			t.Fatalf("a serial never issued: %v, %v; want none", c, err)
+		}
 		// Nothing left to import: a second call finds no file.
 		if found, err := st.ImportFile(context.Background(), file, ""); err != nil || found {
 			t.Fatalf("second ImportFile = %v, %v", found, err)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"mime"
 	"net/http"
 	"strings"
@@ -58,6 +59,7 @@ type Handler struct {
 	mux *http.ServeMux
 
 	directory func(ctx context.Context, lfdi string) ([]*x509.Certificate, error)
+	serials   func(ctx context.Context, serial *big.Int) (*x509.Certificate, error)
 
 	mu    sync.Mutex
 	stats Stats

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,13 +22,22 @@ import (
 //	                                     a sender it has not met, and every key a
 //	                                     device that renewed with a new key may
 //	                                     still have signed with
+//	GET  /usapp/v1/serials/{serial}      the certificate the CA issued with this
+//	                                     serial (hex; DER), so that whoever holds the
+//	                                     CRL can learn what a revoked certificate
+//	                                     looks like on the wire (its SHA-256 is all
+//	                                     an external NATS reports of a connection)
 //	POST /usapp/v1/meter-token?name=N    an enrolled gateway, authenticated by its
 //	                                     client certificate, obtains a one-time token
 //	                                     that enrols a meter bound to it
 const (
 	PathCert       = "/usapp/v1/certs/"
+	PathSerial     = "/usapp/v1/serials/"
 	PathMeterToken = "/usapp/v1/meter-token"
 )
+
+// maxSerialHex bounds a serial in a look-up: RFC 5280 allows 20 octets.
+const maxSerialHex = 40
 
 // MaxDirectoryCerts bounds the certificates a directory answer carries: a
 // device rotating its key has two current ones, so four leave room for a
@@ -68,6 +78,35 @@ func (h *Handler) certs(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", mediaCerts)
 	_, _ = w.Write(body)
+}
+
+// WithSerials lets the handler answer certificate look-ups by serial: lookup
+// returns the certificate or nil when none was issued with it. As with
+// WithDirectory, its error is a 500 and never a not-found.
+func (h *Handler) WithSerials(lookup func(ctx context.Context, serial *big.Int) (*x509.Certificate, error)) *Handler {
+	h.serials = lookup
+	h.mux.HandleFunc("GET "+PathSerial+"{serial}", h.certBySerial)
+	return h
+}
+
+func (h *Handler) certBySerial(w http.ResponseWriter, r *http.Request) {
+	text := r.PathValue("serial")
+	serial, ok := new(big.Int).SetString(text, 16)
+	if !ok || len(text) > maxSerialHex || serial.Sign() <= 0 {
+		h.reject(w, r, fmt.Errorf("%w: serial %.48q is not a positive hex number of at most 20 octets", pki.ErrMalformed, text))
+		return
+	}
+	c, err := h.serials(r.Context(), serial)
+	if err != nil {
+		h.reject(w, r, err)
+		return
+	}
+	if c == nil {
+		h.reject(w, r, ErrNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", mediaCerts)
+	_, _ = w.Write(c.Raw)
 }
 
 // meterToken issues a meter token bound to the calling gateway, as a smart
@@ -115,6 +154,24 @@ func (c *Client) Certificates(ctx context.Context, lfdi string) ([]*x509.Certifi
 		return nil, fmt.Errorf("certificates: %w: %d in the answer (1 to %d)", ErrProtocol, len(certs), MaxDirectoryCerts)
 	}
 	return certs, nil
+}
+
+// CertificateBySerial fetches the certificate the CA issued with serial;
+// ErrNotFound when it issued none (or keeps no copy). It is not verified:
+// that is the caller's job (pki.Verifier).
+func (c *Client) CertificateBySerial(ctx context.Context, serial *big.Int) (*x509.Certificate, error) {
+	der, err := c.do(ctx, http.MethodGet, PathSerial+serial.Text(16), "", nil, maxCertResponse)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("certificate by serial: %w: %w", ErrProtocol, err)
+	}
+	if cert.SerialNumber.Cmp(serial) != 0 {
+		return nil, fmt.Errorf("certificate by serial: %w: asked for %x, got %x", ErrProtocol, serial, cert.SerialNumber)
+	}
+	return cert, nil
 }
 
 // MeterToken asks for a token enrolling a meter named name bound to this

@@ -6,9 +6,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -119,5 +121,45 @@ func TestCertificatesRejectsBadAnswers(t *testing.T) {
 				t.Fatalf("error %v, want ErrProtocol", err)
 			}
 		})
+	}
+}
+
+// The serial look-up answers the one certificate with that serial; a serial
+// that is not a positive hex number of at most 20 octets is malformed, one
+// never issued is not found, and an answer with another serial is a
+// protocol error.
+func TestCertificateBySerial(t *testing.T) {
+	e := newEnv(t)
+	c, err := e.client().Enroll(t.Context(), e.token(t, pki.RoleGateway, "g"), newKey(t), "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.handler.WithSerials(func(_ context.Context, serial *big.Int) (*x509.Certificate, error) {
+		if serial.Cmp(c.SerialNumber) == 0 {
+			return c, nil
+		}
+		return nil, nil
+	})
+	got, err := e.client().CertificateBySerial(t.Context(), c.SerialNumber)
+	if err != nil || !got.Equal(c) {
+		t.Fatalf("lookup: %v", err)
+	}
+	_, err = e.client().CertificateBySerial(t.Context(), new(big.Int).Add(c.SerialNumber, big.NewInt(1)))
+	wantStatus(t, err, http.StatusNotFound, est.ErrNotFound)
+	for _, bad := range []string{"zz", "0", "-1", strings.Repeat("f", 41)} {
+		resp, err := e.client().HTTP.Get(e.srv.URL + est.PathSerial + bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("serial %q: status %d, want 400", bad, resp.StatusCode)
+		}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(c.Raw) }))
+	defer srv.Close()
+	other := new(big.Int).Add(c.SerialNumber, big.NewInt(7))
+	if _, err := (&est.Client{BaseURL: srv.URL, HTTP: srv.Client()}).CertificateBySerial(t.Context(), other); !errors.Is(err, est.ErrProtocol) {
+		t.Fatalf("answer with another serial: %v, want ErrProtocol", err)
 	}
 }
