@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,9 @@ import (
 	"time"
 
 	"github.com/usapp/usapp/comms/pki"
+	"github.com/usapp/usapp/internal/testnet"
+	"github.com/usapp/usapp/platform/bus"
+	"github.com/usapp/usapp/platform/bus/bustest"
 )
 
 // serialMap is a CA directory by serial held in memory.
@@ -117,5 +121,84 @@ func TestRevokedCertificatesFollowTheCRL(t *testing.T) {
 	}
 	if src.lookups != before {
 		t.Fatalf("a refresh with nothing new looked up %d serials", src.lookups-before)
+	}
+}
+
+// On an external server that trusts the CA's root and nothing more, the
+// head-end's sweep closes the connection of a device revoked after it
+// connected, and leaves a good device's alone.
+func TestEvictRevokedDeviceFromAnExternalBus(t *testing.T) {
+	now := time.Now()
+	ca := newCA(t, now.Add(-time.Hour))
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Certificate())
+	tlsFor := func(role pki.Role, name string) (*x509.Certificate, *tls.Config) {
+		pub, key, _ := ed25519.GenerateKey(rand.Reader)
+		c, err := ca.Issue(role, name, "", pub, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool,
+			Certificates: []tls.Certificate{{Certificate: [][]byte{c.Raw}, PrivateKey: key, Leaf: c}}}
+	}
+	_, srvKey, _ := ed25519.GenerateKey(rand.Reader)
+	srvCert, err := ca.IssueServer(pki.RoleBus, "bus", []string{"127.0.0.1"}, srvKey.Public(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := bustest.StartExternal(t, &tls.Config{MinVersion: tls.VersionTLS13, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{srvCert.Raw}, PrivateKey: srvKey, Leaf: srvCert}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	device := func(name string) (*x509.Certificate, *bus.Conn) {
+		c, cfg := tlsFor(pki.RoleGateway, name)
+		conn, err := bus.Connect(ctx, bus.ClientConfig{URL: ext.URL, TLS: cfg, Identity: pki.LFDI(c.Raw), Name: name, Log: bustest.Logger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(conn.Close)
+		return c, conn
+	}
+	bad, badConn := device("bad")
+	_, goodConn := device("good")
+
+	if err := ca.Revoke(bad.SerialNumber, now); err != nil {
+		t.Fatal(err)
+	}
+	der, err := ca.CRL(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := pki.NewVerifier(ca.Certificate())
+	if err := v.SetCRL(der, now); err != nil {
+		t.Fatal(err)
+	}
+	_, headTLS := tlsFor(pki.RoleHeadEnd, "headend")
+	sys, err := bus.DialSystem(ctx, bus.SystemConfig{URL: ext.URL, TLS: headTLS, NkeySeedFile: ext.SeedFile, Log: bustest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close()
+	revoked := NewRevokedCertificates(v, &serialMap{m: map[string]*x509.Certificate{bad.SerialNumber.Text(16): bad}}, bustest.Logger(t))
+	ev, err := bus.NewEvictor(bus.EvictorConfig{Conn: sys, Revoked: revoked.Revoked, Log: bustest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sweeping, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); revoked.Evict(sweeping, ev, 100*time.Millisecond) }()
+	testnet.Eventually(t, 10*time.Second, 50*time.Millisecond, func() error {
+		if badConn.NC.Stats().Reconnects == 0 {
+			return errors.New("the revoked device has not been disconnected")
+		}
+		return nil
+	})
+	stop()
+	<-done
+	if ev.Evicted() == 0 {
+		t.Fatal("the evictor counted no closure")
+	}
+	if n := goodConn.NC.Stats().Reconnects; n != 0 {
+		t.Fatalf("the good device was disconnected %d times", n)
 	}
 }

@@ -1,6 +1,7 @@
 package bustest
 
 import (
+	"crypto/tls"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,6 +25,13 @@ type External struct {
 // StartExternal starts an External with ca's certificates; t.Cleanup stops it.
 func (ca *TestCA) StartExternal(t testing.TB) *External {
 	t.Helper()
+	return StartExternal(t, ca.ServerConfig(t).TLS)
+}
+
+// StartExternal starts an External with a server TLS configuration that
+// requires and verifies client certificates; t.Cleanup stops it.
+func StartExternal(t testing.TB, tlsCfg *tls.Config) *External {
+	t.Helper()
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +43,6 @@ func (ca *TestCA) StartExternal(t testing.TB) *External {
 		t.Fatal(err)
 	}
 	sys, devices := server.NewAccount("SYS"), server.NewAccount("USAPP")
-	tlsCfg := ca.ServerConfig(t).TLS
 	opts := &server.Options{
 		ServerName:    "external",
 		Host:          "127.0.0.1",
