@@ -83,7 +83,7 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		defer busSrv.Shutdown()
 	}
 	if cfg.Bus.SystemNkey != "" {
-		stopEvict, err := evictRevoked(ctx, cfg, auth, auth.verifier, headend.ESTSerials(estc), log)
+		stopEvict, err := evictRevoked(ctx, cfg, auth, headend.ESTSerials(estc), log)
 		if err != nil {
 			return err
 		}
@@ -140,14 +140,14 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 // (bus.url) through its system account, every bus.reverify_every, and
 // returns what stops it. The head-end presents its own certificate, for a
 // server that asks every client for one, and the system user's nkey.
-func evictRevoked(ctx context.Context, cfg *config.Config, auth *headEndAuthority, v *pki.Verifier, src headend.SerialSource, log *slog.Logger) (func(), error) {
+func evictRevoked(ctx context.Context, cfg *config.Config, auth *headEndAuthority, src headend.SerialSource, log *slog.Logger) (func(), error) {
 	log = log.With("role", "evictor")
 	sys, err := bus.DialSystem(ctx, bus.SystemConfig{URL: cfg.Bus.URL, TLS: auth.head.tlsConfig(auth.root),
 		NkeySeedFile: cfg.Bus.SystemNkey, Name: "usapp-headend-evictor", Log: log})
 	if err != nil {
 		return nil, err
 	}
-	revoked := headend.NewRevokedCertificates(v, src, log)
+	revoked := headend.NewRevokedCertificates(auth.verifier, src, log)
 	ev, err := bus.NewEvictor(bus.EvictorConfig{Conn: sys, Revoked: revoked.Revoked, Log: log})
 	if err != nil {
 		sys.Close()

@@ -99,7 +99,7 @@ func TestCheckRegistersLFDIWithExpiry(t *testing.T) {
 	if !a.Check(c) {
 		t.Fatal("refused")
 	}
-	if a.peers.get(certKey(leaf)) != leaf {
+	if a.peers.get(CertDigest(leaf)) != leaf {
 		t.Fatal("admitted certificate not kept for checking it again")
 	}
 	if c.user.Username != lfdiA || c.user.Permissions == nil || c.user.Permissions.Publish.Allow[0] != ReadingSubject(lfdiA) {

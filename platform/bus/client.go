@@ -80,14 +80,10 @@ func Connect(ctx context.Context, cfg ClientConfig) (*Conn, error) {
 }
 
 func (c *Conn) options(ctx context.Context, cfg ClientConfig) []nats.Option {
-	timeout := connectTimeout
-	if d, ok := ctx.Deadline(); ok {
-		timeout = max(time.Until(d), time.Millisecond)
-	}
 	opts := []nats.Option{
 		nats.Secure(cfg.TLS.Clone()),
 		nats.Name(cfg.Name),
-		nats.Timeout(timeout),
+		nats.Timeout(dialTimeout(ctx)),
 		nats.MaxReconnects(-1),
 		nats.CustomReconnectDelay(reconnectDelay),
 		nats.PermissionErrOnSubscribe(true),
@@ -113,6 +109,14 @@ func (c *Conn) options(ctx context.Context, cfg ClientConfig) []nats.Option {
 		opts = append(opts, nats.CustomInboxPrefix(inbox(cfg.Identity)))
 	}
 	return opts
+}
+
+// dialTimeout bounds a first connection: ctx's deadline, or connectTimeout.
+func dialTimeout(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d), time.Millisecond)
+	}
+	return connectTimeout
 }
 
 // reconnectDelay doubles from 250 ms up to 30 s, with up to 25 % jitter so a

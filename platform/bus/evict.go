@@ -87,18 +87,20 @@ func (e *Evictor) Evicted() uint64 { return e.evicted.Load() }
 
 // Sweep lists the client connections of every server that answers and
 // closes those whose certificate is revoked. It returns how many it closed;
-// each is counted in Evicted and logged.
+// each is counted in Evicted and logged. A server whose list fails is
+// reported in the error, and the others are swept all the same.
 func (e *Evictor) Sweep(ctx context.Context) (int, error) {
 	servers, err := e.pingServers(ctx)
 	if err != nil {
 		return 0, err
 	}
-	closed := 0
+	closed, errs := 0, []error(nil)
 	for _, srv := range servers {
 		for offset := 0; ; {
 			page, err := e.connz(ctx, srv.ID, offset)
 			if err != nil {
-				return closed, err
+				errs = append(errs, err)
+				break
 			}
 			closed += e.evictFrom(ctx, srv, page.Data.Conns)
 			offset = page.Data.Offset + len(page.Data.Conns)
@@ -107,7 +109,7 @@ func (e *Evictor) Sweep(ctx context.Context) (int, error) {
 			}
 		}
 	}
-	return closed, nil
+	return closed, errors.Join(errs...)
 }
 
 // connzAnswer is a server's answer to a system-account CONNZ request.
@@ -270,12 +272,8 @@ func DialSystem(ctx context.Context, cfg SystemConfig) (*nats.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: nkey seed: %w", ErrConfig, err)
 	}
-	timeout := connectTimeout
-	if d, ok := ctx.Deadline(); ok {
-		timeout = max(time.Until(d), time.Millisecond)
-	}
 	nc, err := nats.Connect(cfg.URL, nkey, nats.Secure(cfg.TLS.Clone()), nats.Name(cfg.Name),
-		nats.Timeout(timeout), nats.MaxReconnects(-1), nats.CustomReconnectDelay(reconnectDelay),
+		nats.Timeout(dialTimeout(ctx)), nats.MaxReconnects(-1), nats.CustomReconnectDelay(reconnectDelay),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				cfg.Log.Warn("bus: system connection lost", "err", err)

@@ -2,8 +2,6 @@ package bus_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
@@ -14,10 +12,7 @@ import (
 	"github.com/usapp/usapp/platform/bus/bustest"
 )
 
-func certDigest(cfg bus.ClientConfig) string {
-	sum := sha256.Sum256(cfg.TLS.Certificates[0].Leaf.Raw)
-	return hex.EncodeToString(sum[:])
-}
+func certDigest(cfg bus.ClientConfig) string { return bus.CertDigest(cfg.TLS.Certificates[0].Leaf) }
 
 // cidsByDigest lists the server's open client connections by the digest of
 // their certificate, as the server itself sees them.

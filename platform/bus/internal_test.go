@@ -168,10 +168,10 @@ func TestPeerCertsPrune(t *testing.T) {
 	p.add(gone)
 	listedAt := time.Now().Add(time.Millisecond)
 	late := &x509.Certificate{Raw: []byte("admitted after the list")}
-	p.certs[certKey(late)] = peerCert{cert: late, admittedAt: listedAt.Add(time.Second)}
-	p.prune(func(key string) bool { return key == certKey(listed) }, listedAt)
+	p.certs[CertDigest(late)] = peerCert{cert: late, admittedAt: listedAt.Add(time.Second)}
+	p.prune(func(key string) bool { return key == CertDigest(listed) }, listedAt)
 	for c, want := range map[*x509.Certificate]bool{listed: true, gone: false, late: true} {
-		if got := p.get(certKey(c)) != nil; got != want {
+		if got := p.get(CertDigest(c)) != nil; got != want {
 			t.Errorf("%s kept = %v, want %v", c.Raw, got, want)
 		}
 	}

@@ -40,7 +40,12 @@ type peerCert struct {
 	admittedAt time.Time
 }
 
-func certKey(c *x509.Certificate) string {
+// CertDigest is how the bus names a client's certificate: the lower-case hex
+// SHA-256 of its DER, as nats-server's connection list reports it
+// (tls_peer_certs[].cert_sha256). It links an admitted certificate to its
+// connection here, and a revoked certificate to its connection on an
+// external server (EvictorConfig.Revoked).
+func CertDigest(c *x509.Certificate) string {
 	h := sha256.Sum256(c.Raw)
 	return hex.EncodeToString(h[:])
 }
@@ -51,7 +56,7 @@ func (p *peerCerts) add(c *x509.Certificate) {
 	if p.certs == nil {
 		p.certs = make(map[string]peerCert)
 	}
-	p.certs[certKey(c)] = peerCert{cert: c, admittedAt: time.Now()}
+	p.certs[CertDigest(c)] = peerCert{cert: c, admittedAt: time.Now()}
 }
 
 func (p *peerCerts) len() int {

@@ -2,9 +2,7 @@ package headend
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"math/big"
@@ -89,24 +87,34 @@ func (r *RevokedCertificates) learn(serial string, cert *x509.Certificate) {
 		r.log.Warn("the CA's directory answered a revoked serial with a certificate that is not it", "serial", serial, "err", err)
 		return
 	}
-	sum := sha256.Sum256(cert.Raw)
 	r.mu.Lock()
-	r.digests[hex.EncodeToString(sum[:])] = true
+	r.digests[bus.CertDigest(cert)] = true
 	r.mu.Unlock()
+}
+
+// any reports whether Refresh has learnt of a revoked certificate.
+func (r *RevokedCertificates) any() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.digests) > 0
 }
 
 // Evict refreshes and then sweeps with ev every period until ctx ends: an
 // external server admits a revoked device again each time it reconnects, so
-// the period bounds how long it stays.
+// the period bounds how long it stays. A sweep lists every connection of
+// every server, so while nothing is revoked there is none, but the first:
+// it tells at start whether the system account answers.
 func (r *RevokedCertificates) Evict(ctx context.Context, ev *bus.Evictor, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
+	for first := true; ; first = false {
 		if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("looking up revoked certificates failed; sweeping with what is known", "err", err)
 		}
-		if _, err := ev.Sweep(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("sweeping the external bus for revoked devices failed", "err", err)
+		if first || r.any() {
+			if _, err := ev.Sweep(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("sweeping the external bus for revoked devices failed", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

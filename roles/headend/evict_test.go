@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"math/big"
@@ -48,11 +46,6 @@ func (s *serialMap) setDown(err error) {
 	s.mu.Unlock()
 }
 
-func digestOf(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
-	return hex.EncodeToString(sum[:])
-}
-
 // The revoked set holds the digest of each revoked certificate the
 // directory names, and nothing the directory answers wrongly; a directory
 // that is down delays the look-up to the next refresh, and a settled serial
@@ -89,13 +82,16 @@ func TestRevokedCertificatesFollowTheCRL(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	revoke(t0, bad, lie, gone)
 	r := NewRevokedCertificates(v, src, slog.New(slog.DiscardHandler))
-	if err := r.Refresh(context.Background()); err != nil {
-		t.Fatal(err)
+	if err := r.Refresh(context.Background()); err != nil || r.any() {
+		t.Fatalf("nothing revoked yet: any = %v, err %v; Evict would sweep for nothing", r.any(), err)
+	}
+	revoke(t0, bad, lie, gone)
+	if err := r.Refresh(context.Background()); err != nil || !r.any() {
+		t.Fatalf("after revocations: any = %v, err %v", r.any(), err)
 	}
 	for c, want := range map[*x509.Certificate]bool{bad: true, good: false, lie: false, late: false, gone: false} {
-		if got := r.Revoked(digestOf(c)); got != want {
+		if got := r.Revoked(bus.CertDigest(c)); got != want {
 			t.Errorf("%s: Revoked = %v, want %v", c.Subject.CommonName, got, want)
 		}
 	}
@@ -106,12 +102,12 @@ func TestRevokedCertificatesFollowTheCRL(t *testing.T) {
 	if err := r.Refresh(context.Background()); !errors.Is(err, down) {
 		t.Fatalf("refresh with the directory down: %v", err)
 	}
-	if r.Revoked(digestOf(late)) {
+	if r.Revoked(bus.CertDigest(late)) {
 		t.Fatal("learnt a certificate the directory did not answer")
 	}
 	src.setDown(nil)
-	if err := r.Refresh(context.Background()); err != nil || !r.Revoked(digestOf(late)) {
-		t.Fatalf("after the directory is back: Revoked(late) = %v, err %v", r.Revoked(digestOf(late)), err)
+	if err := r.Refresh(context.Background()); err != nil || !r.Revoked(bus.CertDigest(late)) {
+		t.Fatalf("after the directory is back: Revoked(late) = %v, err %v", r.Revoked(bus.CertDigest(late)), err)
 	}
 	src.mu.Lock()
 	before := src.lookups

@@ -1,6 +1,7 @@
 package bustest
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"os"
 	"path/filepath"
@@ -56,7 +57,7 @@ func StartExternal(t testing.TB, tlsCfg *tls.Config) *External {
 		Accounts:      []*server.Account{sys, devices},
 		SystemAccount: "SYS",
 		Nkeys:         []*server.NkeyUser{{Nkey: pub, Account: sys}},
-		Users:         []*server.User{{Username: "device", Password: randomPassword(t), Account: devices}},
+		Users:         []*server.User{{Username: "device", Password: rand.Text(), Account: devices}},
 		NoAuthUser:    "device",
 	}
 	ns, err := server.NewServer(opts)
@@ -69,13 +70,4 @@ func StartExternal(t testing.TB, tlsCfg *tls.Config) *External {
 		t.Fatal("bustest: external server not ready")
 	}
 	return &External{Server: ns, URL: ns.ClientURL(), SeedFile: seedFile}
-}
-
-func randomPassword(t testing.TB) string {
-	kp, err := nkeys.CreateUser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := kp.PublicKey()
-	return pub
 }
