@@ -143,6 +143,19 @@ type Bus struct {
 	// connections there, as the embedded server does; without it an
 	// external server keeps them. Only with url.
 	SystemNkey string `yaml:"system_nkey"`
+	// Callout has the head-end answer the external server's auth callout
+	// (url), so that server admits each device as the embedded one does:
+	// verified against the CA and its CRL, limited to its role's subjects,
+	// and closed when its certificate expires. Only with url.
+	Callout BusCallout `yaml:"callout"`
+}
+
+// BusCallout names what the head-end needs to answer an external server's
+// auth callout (the server's authorization.auth_callout block).
+type BusCallout struct {
+	Nkey    string `yaml:"nkey"`    // seed file of a user in auth_users, in the callout account
+	Issuer  string `yaml:"issuer"`  // seed file of the account key auth_callout names as issuer (SA...)
+	Account string `yaml:"account"` // the account devices are placed in, default USAPP
 }
 
 // Store configures persistence.
@@ -365,6 +378,7 @@ func (c *Config) applyDefaults() {
 	def("keystore.passphrase_env", func() { c.Keystore.PassphraseEnv = "USAPP_PASSPHRASE" })
 	def("ca.listen", func() { c.CA.Listen = "127.0.0.1:8443" })
 	def("bus.listen", func() { c.Bus.Listen = "127.0.0.1:4222" })
+	def("bus.callout.account", func() { c.Bus.Callout.Account = "USAPP" })
 	def("headend.name", func() { c.HeadEnd.Name = "headend" })
 	def("headend.origin", func() { c.HeadEnd.Origin = "usapp.example/headend" })
 	def("headend.max_age", func() { c.HeadEnd.MaxAge = Duration(7 * 24 * time.Hour) })

@@ -482,3 +482,22 @@ func TestRevocationPeriods(t *testing.T) {
 		}
 	}
 }
+
+// The auth callout's keys: both seed files with an external server, the
+// devices' account USAPP unless named; anything else is refused at its key.
+func TestBusCallout(t *testing.T) {
+	c, _, err := Parse([]byte("bus:\n  url: tls://nats.example:4222\n  callout:\n    nkey: /etc/usapp/callout.nk\n    issuer: /etc/usapp/issuer.nk\n"), "c.yaml")
+	if err != nil || c.Bus.Callout != (BusCallout{Nkey: "/etc/usapp/callout.nk", Issuer: "/etc/usapp/issuer.nk", Account: "USAPP"}) {
+		t.Fatalf("callout: %+v %v", c.Bus.Callout, err)
+	}
+	for text, want := range map[string][]where{
+		"bus:\n  callout:\n    nkey: c.nk\n    issuer: i.nk\n":                        {{2, "bus.callout"}},
+		"bus:\n  url: tls://n:4222\n  callout:\n    nkey: c.nk\n":                     {{3, "bus.callout.issuer"}},
+		"bus:\n  url: tls://n:4222\n  callout:\n    issuer: i.nk\n    account: a.b\n": {{3, "bus.callout.nkey"}, {5, "bus.callout.account"}},
+	} {
+		_, _, err := Parse([]byte(text), "config.yaml")
+		if got := problemsOf(t, err); !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: problems %v, want %v", text, got, want)
+		}
+	}
+}

@@ -75,6 +75,7 @@ func (c *Config) Validate() error {
 	if c.Bus.SystemNkey != "" && c.Bus.URL == "" {
 		v.add("bus.system_nkey", "only with bus.url: the embedded server closes revoked devices' connections itself")
 	}
+	v.callout("bus.callout", c.Bus.Callout, c.Bus.URL)
 	v.nonEmpty("gateway.name", c.Gateway.Name)
 	v.between("gateway.meters", int64(c.Gateway.Meters), 1, maxMeters)
 	v.positive("gateway.interval", int64(c.Gateway.Interval))
@@ -234,6 +235,23 @@ var batteryKeys = map[string]string{"CapacityKWh": "capacity_kwh", "MaxChargeKW"
 	"RoundTripEfficiency": "round_trip_efficiency"}
 
 // battery reports each impossible battery parameter at its own key.
+// callout checks the auth callout's keys: both seed files or neither, only
+// with an external server, and an account name the server can have.
+func (v *validation) callout(path string, c BusCallout, url string) {
+	if c.Nkey == "" && c.Issuer == "" {
+		return
+	}
+	if url == "" {
+		v.add(path, "only with bus.url: the embedded server admits devices itself")
+		return
+	}
+	v.nonEmpty(path+".nkey", c.Nkey)
+	v.nonEmpty(path+".issuer", c.Issuer)
+	if c.Account == "" || strings.ContainsAny(c.Account, " \t\r\n.*>") {
+		v.add(path+".account", "want a NATS account name (no spaces, dots or wildcards)")
+	}
+}
+
 func (v *validation) battery(path string, b Battery) {
 	v.fieldErrors(path, b.Energy().Validate(), func(e error) (string, string, bool) {
 		var fe *energy.FieldError

@@ -79,15 +79,16 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
+	var access busAccess = busSrv
 	if busSrv != nil {
 		defer busSrv.Shutdown()
-	}
-	if cfg.Bus.SystemNkey != "" {
-		stopEvict, err := evictRevoked(ctx, cfg, auth, headend.ESTSerials(estc), log)
+	} else {
+		ext, err := startExternalBus(ctx, cfg, auth, headend.ESTSerials(estc), log)
 		if err != nil {
 			return err
 		}
-		defer stopEvict()
+		defer ext.stop()
+		access = ext
 	}
 	// The head-end's certificate, and its bus's, renew while it runs: each
 	// is presented at every handshake from its credential.
@@ -121,7 +122,7 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	bundle := func() HeadEndBundle {
 		return NewHeadEndBundle(cfg.HeadEnd.Origin, auth.head.certificate(), auth.head.key(), hpke.PublicKey())
 	}
-	addr, stopHTTP, err := serveHTTP(ctx, cfg.HeadEnd.HTTP, headEndHandler(he, bundle, busSrv), log)
+	addr, stopHTTP, err := serveHTTP(ctx, cfg.HeadEnd.HTTP, headEndHandler(he, bundle, access), log)
 	if err != nil {
 		return err
 	}
@@ -134,32 +135,6 @@ func RunHeadEnd(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return lost
 	}
 	return err
-}
-
-// evictRevoked closes revoked devices' connections on the external bus
-// (bus.url) through its system account, every bus.reverify_every, and
-// returns what stops it. The head-end presents its own certificate, for a
-// server that asks every client for one, and the system user's nkey.
-func evictRevoked(ctx context.Context, cfg *config.Config, auth *headEndAuthority, src headend.SerialSource, log *slog.Logger) (func(), error) {
-	log = log.With("role", "evictor")
-	sys, err := bus.DialSystem(ctx, bus.SystemConfig{URL: cfg.Bus.URL, TLS: auth.head.tlsConfig(auth.root),
-		NkeySeedFile: cfg.Bus.SystemNkey, Name: "usapp-headend-evictor", Log: log})
-	if err != nil {
-		return nil, err
-	}
-	revoked := headend.NewRevokedCertificates(auth.verifier, src, log)
-	ev, err := bus.NewEvictor(bus.EvictorConfig{Conn: sys, Revoked: revoked.Revoked, Log: log})
-	if err != nil {
-		sys.Close()
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		revoked.Evict(ctx, ev, cmp.Or(time.Duration(cfg.Bus.ReverifyEvery), bus.DefaultReverifyEvery))
-	}()
-	return func() { cancel(); <-done; sys.Close() }, nil
 }
 
 // keptCRL fetches the CA's CRL and keeps the last one it got in a file, so
@@ -271,20 +246,13 @@ func x25519Key(ks keystore.Keystore, name string) (*ecdh.PrivateKey, error) {
 
 // headEndHandler serves the head-end's API; bundle is the current key
 // bundle, with the certificate in use.
-func headEndHandler(he *headend.HeadEnd, bundle func() HeadEndBundle, busSrv *bus.Server) http.Handler {
+func headEndHandler(he *headend.HeadEnd, bundle func() HeadEndBundle, access busAccess) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /controls", framework.ControlsHandler("headend", func() []framework.Active {
-		if busSrv == nil {
-			return he.Controls()
-		}
-		return append(he.Controls(), busSrv.Controls()...)
+		return append(he.Controls(), access.Controls()...)
 	}))
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
-		st := headEndStats{Stats: he.Ingester().Stats()}
-		if busSrv != nil {
-			st.BusRefusals = busSrv.Refusals()
-		}
-		writeJSON(w, st)
+		writeJSON(w, headEndStats{Stats: he.Ingester().Stats(), BusRefusals: access.Refusals()})
 	})
 	mux.HandleFunc("GET /bills", func(w http.ResponseWriter, r *http.Request) {
 		bills, err := he.Bills(r.Context())

@@ -12,6 +12,30 @@ import (
 type caCmd struct {
 	List   caListCmd   `cmd:"" help:"List the certificates the CA issued, most recent first, with their status: to find the LFDI or serial to revoke."`
 	Revoke caRevokeCmd `cmd:"" help:"Revoke a device's certificates (by LFDI) or one certificate (by serial) in the CA's database; a running CA applies it within ca.crl_refresh."`
+	// enrol-bus, not a config file: the NATS server is not a USaPP role.
+	EnrolBus caEnrolBusCmd `cmd:"" name:"enrol-bus" help:"Enrol a TLS certificate for an external NATS server (bus.url) with the CA's bus service token, for the server's tls block."`
+}
+
+type caEnrolBusCmd struct {
+	CA        string   `name:"ca" help:"The CA's URL." required:"" placeholder:"https://HOST:PORT"`
+	Root      string   `help:"The CA's root certificate (its ca.root_file)." required:"" type:"existingfile"`
+	TokenFile string   `help:"The CA's service token file (its ca.service_token_file); the bus line is used." required:"" type:"existingfile"`
+	Host      []string `help:"A name or address clients reach the server by; repeat for several." required:""`
+	Cert      string   `help:"Where to write the certificate (PEM): tls.cert_file." default:"nats-server.pem"`
+	Key       string   `help:"Where to write its new key (PKCS #8 PEM, mode 0600): tls.key_file." default:"nats-server.key"`
+}
+
+func (c *caEnrolBusCmd) Run(g *globals) error {
+	cert, err := daemon.EnrolBus(g.ctx, daemon.BusEnrolment{CAURL: c.CA, RootFile: c.Root, TokenFile: c.TokenFile,
+		Hosts: c.Host, CertFile: c.Cert, KeyFile: c.Key})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s (serial %s, valid until %s) and its key %s\n", c.Cert, cert.SerialNumber.Text(16),
+		cert.NotAfter.UTC().Format(time.RFC3339), c.Key)
+	fmt.Printf("In the server's tls block: cert_file %s, key_file %s, ca_file %s, verify: true.\n", c.Cert, c.Key, c.Root)
+	fmt.Println("Enrol again, with a new service token, before the certificate expires.")
+	return nil
 }
 
 type caRevokeCmd struct {

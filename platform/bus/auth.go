@@ -2,6 +2,8 @@ package bus
 
 import (
 	"crypto/subtle"
+	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -84,16 +86,9 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 	}
 	leaf := st.PeerCertificates[0]
 	now := a.now()
-	id, err := a.verifier.VerifyPeer(leaf, now)
-	if err != nil {
-		return a.refuse(c, RefusedVerify, err)
-	}
-	if !ValidToken(id.LFDI) {
-		return a.refuse(c, RefusedBadIdentity, nil)
-	}
-	perms, ok := permissionsFor(id)
-	if !ok {
-		return a.refuse(c, RefusedUnknownRole, nil, slog.String("role", id.Role))
+	id, perms, reason, err := admit(a.verifier, leaf, now)
+	if reason != "" {
+		return a.refuse(c, reason, err)
 	}
 	c.RegisterUser(&server.User{
 		Username:    id.LFDI,
@@ -130,6 +125,27 @@ func remote(c server.ClientAuthentication) string {
 		return a.String()
 	}
 	return ""
+}
+
+// admit is the decision on a client certificate, the same on the embedded
+// server (authenticator) and behind an external one's auth callout
+// (Callout): the verifier names the identity, whose LFDI must be usable as a
+// subject token and whose role must have a permission set. reason is empty
+// when the certificate is admitted, else the Refused* constant, with err
+// saying more where there is more to say.
+func admit(v PeerVerifier, leaf *x509.Certificate, now time.Time) (id Identity, perms *server.Permissions, reason string, err error) {
+	id, err = v.VerifyPeer(leaf, now)
+	if err != nil {
+		return id, nil, RefusedVerify, err
+	}
+	if !ValidToken(id.LFDI) {
+		return id, nil, RefusedBadIdentity, fmt.Errorf("LFDI %q is not a subject token", id.LFDI)
+	}
+	perms, ok := permissionsFor(id)
+	if !ok {
+		return id, nil, RefusedUnknownRole, fmt.Errorf("role %q has no permission set", id.Role)
+	}
+	return id, perms, "", nil
 }
 
 // permissionsFor returns the permission set of id's role; nil permissions

@@ -13,6 +13,13 @@
 // and revocation and names the [Identity]. Nothing else authenticates: there
 // are no passwords, tokens or nkeys on the wire.
 //
+// An external server decides for itself. With auth callout configured it
+// asks a [Callout] (run by the head-end) about every new client, which makes
+// the same decision as the embedded server and answers with a user JWT: the
+// LFDI as user name, the role's permissions below, the devices' account, and
+// the certificate's NotAfter as expiry. The Callout and the [Evictor] reach
+// the server as users it authenticates itself, by nkey ([DialService]).
+//
 // # Subjects (public contract, version usapp.v1)
 //
 // Subjects are versioned by their prefix; a change is a new prefix with a
@@ -108,9 +115,11 @@
 // server keeps each admitted certificate and finds it again in the
 // connection list by its SHA-256; it forgets those of closed connections at
 // each pass, and between passes once they outnumber the open ones. An
-// external server cannot be told of revocations; an [Evictor], given a
-// connection in its system account ([DialSystem]) and the digests of
-// revoked certificates, closes their connections there from outside. On the client side, nats.go gives up
+// external server cannot be told of revocations: a [Callout] refuses
+// revoked certificates at connection, and an [Evictor], given a connection
+// in its system account ([DialService]) and the digests of revoked
+// certificates, closes their open connections from outside. On the client
+// side, nats.go gives up
 // reconnecting after two refusals in a row; [Conn.Closed] and [Conn.Err]
 // (ErrCertificateRefused) let the connection's owner stop and say why.
 package bus

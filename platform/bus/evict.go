@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,7 +45,7 @@ var ErrNoSystemAnswer = errors.New("bus: no server answered the system account's
 
 // EvictorConfig configures an Evictor.
 type EvictorConfig struct {
-	// Conn is a connection in the servers' system account (DialSystem).
+	// Conn is a connection in the servers' system account (DialService).
 	Conn *nats.Conn
 	// Revoked reports whether the certificate whose DER has this SHA-256
 	// (lower-case hex, as CONNZ reports it) may no longer use the bus.
@@ -247,40 +246,4 @@ func (e *Evictor) kick(ctx context.Context, serverID string, cid uint64) error {
 		return a.Error
 	}
 	return nil
-}
-
-// SystemConfig configures a connection in an external server's system
-// account, for an Evictor.
-type SystemConfig struct {
-	URL          string
-	TLS          *tls.Config // RootCAs, and a client certificate if the server asks for one (required)
-	NkeySeedFile string      // the system user's nkey seed file (required)
-	Name         string      // connection name shown in server monitoring
-	Log          *slog.Logger
-}
-
-// DialSystem connects to an external server as its system-account user,
-// authenticated by an nkey over TLS. It reconnects forever.
-func DialSystem(ctx context.Context, cfg SystemConfig) (*nats.Conn, error) {
-	if cfg.TLS == nil || cfg.NkeySeedFile == "" {
-		return nil, fmt.Errorf("%w: a system connection needs TLS and an nkey seed file", ErrConfig)
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
-	nkey, err := nats.NkeyOptionFromSeed(cfg.NkeySeedFile)
-	if err != nil {
-		return nil, fmt.Errorf("%w: nkey seed: %w", ErrConfig, err)
-	}
-	nc, err := nats.Connect(cfg.URL, nkey, nats.Secure(cfg.TLS.Clone()), nats.Name(cfg.Name),
-		nats.Timeout(dialTimeout(ctx)), nats.MaxReconnects(-1), nats.CustomReconnectDelay(reconnectDelay),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil {
-				cfg.Log.Warn("bus: system connection lost", "err", err)
-			}
-		}))
-	if err != nil {
-		return nil, fmt.Errorf("bus: system connection: %w", err)
-	}
-	return nc, nil
 }

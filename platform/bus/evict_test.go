@@ -31,10 +31,10 @@ func cidsByDigest(t *testing.T, ns *server.Server) map[string][]uint64 {
 	return by
 }
 
-func systemConn(t *testing.T, ca *bustest.TestCA, ext *bustest.External) bus.SystemConfig {
+func systemConn(t *testing.T, ca *bustest.TestCA, ext *bustest.External) bus.ServiceConfig {
 	t.Helper()
 	op, _ := ca.Client(t, bus.RoleBus)
-	return bus.SystemConfig{URL: ext.URL, TLS: op.TLS, NkeySeedFile: ext.SeedFile, Name: "evictor", Log: bustest.Logger(t)}
+	return bus.ServiceConfig{URL: ext.URL, TLS: op.TLS, NkeySeedFile: ext.SeedFile, Name: "evictor", Log: bustest.Logger(t)}
 }
 
 // An external server admits a revoked device (it checks the chain only); the
@@ -42,7 +42,7 @@ func systemConn(t *testing.T, ca *bustest.TestCA, ext *bustest.External) bus.Sys
 // again after it reconnects, while the other devices stay connected.
 func TestEvictorClosesRevokedDevicesOnAnExternalServer(t *testing.T) {
 	ca := bustest.NewCA(t)
-	ext := ca.StartExternal(t)
+	ext := ca.StartExternal(t, bustest.ExternalConfig{})
 	ca.SetURL(ext.URL)
 	goodCfgs := make([]bus.ClientConfig, 3)
 	for i := range goodCfgs {
@@ -53,7 +53,7 @@ func TestEvictorClosesRevokedDevicesOnAnExternalServer(t *testing.T) {
 	revoked := connect(t, revokedCfg) // last, so that it is on the last page
 	ca.Revoke(t, revokedCfg)          // the external server does not care
 
-	sys, err := bus.DialSystem(ctxFor(t, 10*time.Second), systemConn(t, ca, ext))
+	sys, err := bus.DialService(ctxFor(t, 10*time.Second), systemConn(t, ca, ext))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestEvictorClosesRevokedDevicesOnAnExternalServer(t *testing.T) {
 // sweep says so rather than reporting a clean bus.
 func TestEvictorNeedsTheSystemAccount(t *testing.T) {
 	ca := bustest.NewCA(t)
-	ext := ca.StartExternal(t)
+	ext := ca.StartExternal(t, bustest.ExternalConfig{})
 	ca.SetURL(ext.URL)
 	dev, _ := client(t, ca, bus.RoleMeter)
 	ev, err := bus.NewEvictor(bus.EvictorConfig{Conn: dev.NC, Revoked: func(string) bool { return true },
@@ -130,7 +130,7 @@ func TestEvictorConfig(t *testing.T) {
 			t.Errorf("%s: %v, want ErrConfig", name, err)
 		}
 	}
-	if _, err := bus.DialSystem(context.Background(), bus.SystemConfig{URL: "nats://127.0.0.1:1"}); !errors.Is(err, bus.ErrConfig) {
-		t.Errorf("DialSystem without TLS or seed: %v, want ErrConfig", err)
+	if _, err := bus.DialService(context.Background(), bus.ServiceConfig{URL: "nats://127.0.0.1:1"}); !errors.Is(err, bus.ErrConfig) {
+		t.Errorf("DialService without TLS or seed: %v, want ErrConfig", err)
 	}
 }

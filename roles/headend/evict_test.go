@@ -143,7 +143,7 @@ func TestEvictRevokedDeviceFromAnExternalBus(t *testing.T) {
 		t.Fatal(err)
 	}
 	ext := bustest.StartExternal(t, &tls.Config{MinVersion: tls.VersionTLS13, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert,
-		Certificates: []tls.Certificate{{Certificate: [][]byte{srvCert.Raw}, PrivateKey: srvKey, Leaf: srvCert}}})
+		Certificates: []tls.Certificate{{Certificate: [][]byte{srvCert.Raw}, PrivateKey: srvKey, Leaf: srvCert}}}, bustest.ExternalConfig{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	device := func(name string) (*x509.Certificate, *bus.Conn) {
@@ -170,7 +170,7 @@ func TestEvictRevokedDeviceFromAnExternalBus(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, headTLS := tlsFor(pki.RoleHeadEnd, "headend")
-	sys, err := bus.DialSystem(ctx, bus.SystemConfig{URL: ext.URL, TLS: headTLS, NkeySeedFile: ext.SeedFile, Log: bustest.Logger(t)})
+	sys, err := bus.DialService(ctx, bus.ServiceConfig{URL: ext.URL, TLS: headTLS, NkeySeedFile: ext.SeedFile, Log: bustest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

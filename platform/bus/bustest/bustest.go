@@ -23,11 +23,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -160,6 +163,29 @@ func (ca *TestCA) ServerConfig(t testing.TB) bus.ServerConfig {
 		Verifier: ca,
 		Log:      Logger(t),
 	}
+}
+
+// WriteServerFiles writes, for a server's tls block, a server certificate
+// like ServerConfig's, its key and this CA's certificate as PEM files in
+// dir.
+func (ca *TestCA) WriteServerFiles(t testing.TB, dir string) (certFile, keyFile, caFile string) {
+	t.Helper()
+	pair := ca.ServerConfig(t).TLS.Certificates[0]
+	der, err := x509.MarshalPKCS8PrivateKey(pair.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, caFile = filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"), filepath.Join(dir, "ca.pem")
+	for file, blk := range map[string]*pem.Block{
+		certFile: {Type: "CERTIFICATE", Bytes: pair.Leaf.Raw},
+		keyFile:  {Type: "PRIVATE KEY", Bytes: der},
+		caFile:   {Type: "CERTIFICATE", Bytes: ca.cert.Raw},
+	} {
+		if err := os.WriteFile(file, pem.EncodeToMemory(blk), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return certFile, keyFile, caFile
 }
 
 // Start starts a server from cfg, remembers its URL for Client, and shuts it
