@@ -399,12 +399,19 @@ func TestConfigValidation(t *testing.T) {
 
 func TestConnectionClosedAtCertificateExpiry(t *testing.T) {
 	_, ca := bustest.Run(t)
-	cfg, _ := ca.ClientValidUntil(t, bus.RoleMeter, time.Now().Add(1500*time.Millisecond))
+	closedAtExpiry(t, ca, 1500*time.Millisecond)
+}
+
+// closedAtExpiry connects a meter whose certificate expires after valid, on
+// the server ca's clients last used, and waits for the server to close it.
+func closedAtExpiry(t *testing.T, ca *bustest.TestCA, valid time.Duration) {
+	t.Helper()
+	cfg, _ := ca.ClientValidUntil(t, bus.RoleMeter, time.Now().Add(valid))
 	c := connect(t, cfg)
 	if !c.NC.IsConnected() {
 		t.Fatal("not connected while the certificate is valid")
 	}
-	testnet.Eventually(t, 6*time.Second, 20*time.Millisecond, func() error {
+	testnet.Eventually(t, valid+6*time.Second, 20*time.Millisecond, func() error {
 		if c.NC.IsConnected() {
 			return errors.New("still connected after the certificate expired")
 		}

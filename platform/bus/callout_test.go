@@ -186,17 +186,7 @@ func TestCalloutWithAnotherIssuerAdmitsNoOne(t *testing.T) {
 // connection then, as the embedded server does.
 func TestCalloutConnectionClosedAtCertificateExpiry(t *testing.T) {
 	b := startCalloutBus(t)
-	cfg, _ := b.ca.ClientValidUntil(t, bus.RoleMeter, time.Now().Add(2*time.Second))
-	c := connect(t, cfg)
-	if !c.NC.IsConnected() {
-		t.Fatal("not connected while the certificate is valid")
-	}
-	testnet.Eventually(t, 8*time.Second, 20*time.Millisecond, func() error {
-		if c.NC.IsConnected() {
-			return errors.New("still connected after the certificate expired")
-		}
-		return nil
-	})
+	closedAtExpiry(t, b.ca, 2*time.Second)
 }
 
 // With the callout stopped, the server refuses devices (after its
