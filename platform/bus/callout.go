@@ -2,6 +2,7 @@ package bus
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -65,7 +66,7 @@ type CalloutConfig struct {
 // (A3.bus-access-control, A1.revocation). It is safe for concurrent use.
 type Callout struct {
 	cfg      CalloutConfig
-	issuer   nkeys.KeyPair
+	issuer   jwtIssuer
 	pub      string
 	sub      *nats.Subscription
 	refused  refusals
@@ -92,8 +93,7 @@ func StartCallout(cfg CalloutConfig) (*Callout, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, _ := issuer.PublicKey()
-	c := &Callout{cfg: cfg, issuer: issuer, pub: pub}
+	c := &Callout{cfg: cfg, issuer: issuer, pub: issuer.pub}
 	c.sub, err = cfg.Conn.QueueSubscribe(server.AuthCalloutSubject, CalloutQueue, c.answer)
 	if err != nil {
 		return nil, fmt.Errorf("bus: auth callout: %w", err)
@@ -105,21 +105,49 @@ func StartCallout(cfg CalloutConfig) (*Callout, error) {
 	return c, nil
 }
 
+// jwtIssuer signs JWTs as an account. nkeys derives the Ed25519 key from
+// the seed at every signature and every PublicKey call, which was half of a
+// Callout's work per answer (BenchmarkCalloutAnswer); this derives it once.
+type jwtIssuer struct {
+	pub  string
+	kp   nkeys.KeyPair // public key only: what the jwt package reads the issuer from
+	priv ed25519.PrivateKey
+}
+
+// encode signs claims (a user JWT or an authorization response).
+func (i jwtIssuer) encode(claims interface {
+	EncodeWithSigner(nkeys.KeyPair, jwt.SignFn) (string, error)
+}) (string, error) {
+	return claims.EncodeWithSigner(i.kp, func(_ string, data []byte) ([]byte, error) {
+		return ed25519.Sign(i.priv, data), nil
+	})
+}
+
 // readAccountSeed reads an account nkey's seed from file.
-func readAccountSeed(file string) (nkeys.KeyPair, error) {
+func readAccountSeed(file string) (jwtIssuer, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("%w: auth callout issuer: %w", ErrConfig, err)
+		return jwtIssuer{}, fmt.Errorf("%w: auth callout issuer: %w", ErrConfig, err)
 	}
 	defer clear(data)
-	kp, err := nkeys.FromSeed(bytes.TrimSpace(data))
+	prefix, raw, err := nkeys.DecodeSeed(bytes.TrimSpace(data))
 	if err != nil {
-		return nil, fmt.Errorf("%w: auth callout issuer %s: %w", ErrConfig, file, err)
+		return jwtIssuer{}, fmt.Errorf("%w: auth callout issuer %s: %w", ErrConfig, file, err)
 	}
-	if pub, _ := kp.PublicKey(); !nkeys.IsValidPublicAccountKey(pub) {
-		return nil, fmt.Errorf("%w: auth callout issuer %s: not an account seed (SA...)", ErrConfig, file)
+	defer clear(raw)
+	if prefix != nkeys.PrefixByteAccount {
+		return jwtIssuer{}, fmt.Errorf("%w: auth callout issuer %s: not an account seed (SA...)", ErrConfig, file)
 	}
-	return kp, nil
+	priv := ed25519.NewKeyFromSeed(raw)
+	pub, err := nkeys.Encode(nkeys.PrefixByteAccount, priv.Public().(ed25519.PublicKey))
+	if err != nil {
+		return jwtIssuer{}, err
+	}
+	kp, err := nkeys.FromPublicKey(string(pub))
+	if err != nil {
+		return jwtIssuer{}, err
+	}
+	return jwtIssuer{pub: string(pub), kp: kp, priv: priv}, nil
 }
 
 // Issuer is the public key the server's auth_callout must name as issuer.
@@ -171,7 +199,7 @@ func (c *Callout) answer(m *nats.Msg) {
 }
 
 func (c *Callout) respond(m *nats.Msg, claims *jwt.AuthorizationResponseClaims) {
-	token, err := claims.Encode(c.issuer)
+	token, err := c.issuer.encode(claims)
 	if err != nil {
 		c.cfg.Log.Error("bus: auth callout answer", "err", err)
 		return
@@ -229,7 +257,7 @@ func (c *Callout) decide(req *jwt.AuthorizationRequestClaims) (user, reason stri
 	uc.Expires = leaf.NotAfter.Unix()
 	uc.AllowedConnectionTypes.Add(jwt.ConnectionTypeStandard)
 	uc.Permissions = jwtPermissions(perms)
-	user, err = uc.Encode(c.issuer)
+	user, err = c.issuer.encode(uc)
 	if err != nil {
 		return "", "", fmt.Errorf("bus: auth callout user JWT: %w", err)
 	}

@@ -25,7 +25,7 @@ type calloutBus struct {
 	callout *bus.Callout
 }
 
-func startCalloutBus(t *testing.T) *calloutBus {
+func startCalloutBus(t testing.TB) *calloutBus {
 	t.Helper()
 	ca := bustest.NewCA(t)
 	ext := ca.StartExternal(t, bustest.ExternalConfig{JetStream: true, Callout: true})
@@ -33,7 +33,7 @@ func startCalloutBus(t *testing.T) *calloutBus {
 	return &calloutBus{ca: ca, ext: ext, callout: startCallout(t, ca, ext, ext.IssuerSeedFile)}
 }
 
-func startCallout(t *testing.T, ca *bustest.TestCA, ext *bustest.External, issuer string) *bus.Callout {
+func startCallout(t testing.TB, ca *bustest.TestCA, ext *bustest.External, issuer string) *bus.Callout {
 	t.Helper()
 	op, _ := ca.Client(t, bus.RoleBus)
 	nc, err := bus.DialService(ctxFor(t, 10*time.Second), bus.ServiceConfig{URL: ext.URL, TLS: op.TLS,
