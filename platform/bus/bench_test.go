@@ -153,13 +153,7 @@ func BenchmarkEvictorSweep(b *testing.B) {
 			for range n {
 				client(b, ca, bus.RoleMeter)
 			}
-			op, _ := ca.Client(b, bus.RoleBus)
-			sys, err := bus.DialService(ctxFor(b, 10*time.Second), bus.ServiceConfig{URL: ext.URL, TLS: op.TLS,
-				NkeySeedFile: ext.SeedFile, Name: "evictor", Log: bustest.Logger(b)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(sys.Close)
+			sys := dialService(b, ca, ext.URL, ext.SeedFile, "evictor")
 			ev, err := bus.NewEvictor(bus.EvictorConfig{Conn: sys, Revoked: func(string) bool { return false }, Log: bustest.Logger(b)})
 			if err != nil {
 				b.Fatal(err)

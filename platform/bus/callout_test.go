@@ -35,13 +35,7 @@ func startCalloutBus(t testing.TB) *calloutBus {
 
 func startCallout(t testing.TB, ca *bustest.TestCA, ext *bustest.External, issuer string) *bus.Callout {
 	t.Helper()
-	op, _ := ca.Client(t, bus.RoleBus)
-	nc, err := bus.DialService(ctxFor(t, 10*time.Second), bus.ServiceConfig{URL: ext.URL, TLS: op.TLS,
-		NkeySeedFile: ext.CalloutSeedFile, Name: "callout", Log: bustest.Logger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := dialService(t, ca, ext.URL, ext.CalloutSeedFile, "callout")
 	c, err := bus.StartCallout(bus.CalloutConfig{Conn: nc, IssuerSeedFile: issuer, Account: "USAPP",
 		Verifier: ca, Log: bustest.Logger(t)})
 	if err != nil {
@@ -125,13 +119,7 @@ func TestCalloutGivesEachIdentityItsRolesSubjects(t *testing.T) {
 
 	// The system account's user is the server's own: the Evictor still
 	// reaches every server, so the callout did not place it among devices.
-	op, _ := b.ca.Client(t, bus.RoleBus)
-	sys, err := bus.DialService(ctxFor(t, 10*time.Second), bus.ServiceConfig{URL: b.ext.URL, TLS: op.TLS,
-		NkeySeedFile: b.ext.SeedFile, Name: "evictor", Log: bustest.Logger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sys.Close)
+	sys := dialService(t, b.ca, b.ext.URL, b.ext.SeedFile, "evictor")
 	ev, err := bus.NewEvictor(bus.EvictorConfig{Conn: sys, Revoked: func(string) bool { return false }, Log: bustest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -205,13 +193,7 @@ func TestStoppedCalloutAdmitsNoOne(t *testing.T) {
 func TestCalloutConfig(t *testing.T) {
 	ca := bustest.NewCA(t)
 	ext := ca.StartExternal(t, bustest.ExternalConfig{Callout: true})
-	op, _ := ca.Client(t, bus.RoleBus)
-	nc, err := bus.DialService(ctxFor(t, 10*time.Second), bus.ServiceConfig{URL: ext.URL, TLS: op.TLS,
-		NkeySeedFile: ext.CalloutSeedFile, Name: "callout"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := dialService(t, ca, ext.URL, ext.CalloutSeedFile, "callout")
 	good := bus.CalloutConfig{Conn: nc, IssuerSeedFile: ext.IssuerSeedFile, Account: "USAPP", Verifier: ca}
 	for name, edit := range map[string]func(*bus.CalloutConfig){
 		"no connection":   func(c *bus.CalloutConfig) { c.Conn = nil },
@@ -295,13 +277,7 @@ func TestDocumentedServerConfiguration(t *testing.T) {
 	if err := bus.PublishReading(ctxFor(t, 5*time.Second), meter, id.LFDI, "1", []byte("sealed")); err != nil {
 		t.Fatalf("reading: %v", err)
 	}
-	op, _ := ca.Client(t, bus.RoleBus)
-	sys, err := bus.DialService(ctxFor(t, 10*time.Second), bus.ServiceConfig{URL: ext.URL, TLS: op.TLS,
-		NkeySeedFile: sysSeed, Name: "evictor", Log: bustest.Logger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sys.Close)
+	sys := dialService(t, ca, ext.URL, sysSeed, "evictor")
 	bad := certDigest(meterCfg)
 	ev, err := bus.NewEvictor(bus.EvictorConfig{Conn: sys, Revoked: func(d string) bool { return d == bad }, Log: bustest.Logger(t)})
 	if err != nil {

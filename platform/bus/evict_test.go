@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/usapp/usapp/internal/testnet"
 	"github.com/usapp/usapp/platform/bus"
 	"github.com/usapp/usapp/platform/bus/bustest"
@@ -31,10 +32,18 @@ func cidsByDigest(t *testing.T, ns *server.Server) map[string][]uint64 {
 	return by
 }
 
-func systemConn(t *testing.T, ca *bustest.TestCA, ext *bustest.External) bus.ServiceConfig {
+// dialService connects to an external server as the nkey user whose seed is
+// in seedFile, presenting an operator's certificate; t.Cleanup closes it.
+func dialService(t testing.TB, ca *bustest.TestCA, url, seedFile, name string) *nats.Conn {
 	t.Helper()
 	op, _ := ca.Client(t, bus.RoleBus)
-	return bus.ServiceConfig{URL: ext.URL, TLS: op.TLS, NkeySeedFile: ext.SeedFile, Name: "evictor", Log: bustest.Logger(t)}
+	nc, err := bus.DialService(ctxFor(t, 10*time.Second), bus.ServiceConfig{URL: url, TLS: op.TLS,
+		NkeySeedFile: seedFile, Name: name, Log: bustest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }
 
 // An external server admits a revoked device (it checks the chain only); the
@@ -53,11 +62,7 @@ func TestEvictorClosesRevokedDevicesOnAnExternalServer(t *testing.T) {
 	revoked := connect(t, revokedCfg) // last, so that it is on the last page
 	ca.Revoke(t, revokedCfg)          // the external server does not care
 
-	sys, err := bus.DialService(ctxFor(t, 10*time.Second), systemConn(t, ca, ext))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sys.Close)
+	sys := dialService(t, ca, ext.URL, ext.SeedFile, "evictor")
 	bad := certDigest(revokedCfg)
 	ev, err := bus.NewEvictor(bus.EvictorConfig{Conn: sys, Revoked: func(d string) bool { return d == bad }, Log: bustest.Logger(t)})
 	if err != nil {
