@@ -110,14 +110,20 @@ func (a *authenticator) isAdminPipe(c server.ClientAuthentication) bool {
 	return opts != nil && subtle.ConstantTimeCompare([]byte(opts.Token), []byte(a.adminToken)) == 1
 }
 
-func (a *authenticator) refuse(c server.ClientAuthentication, reason string, err error, attrs ...any) bool {
-	a.refused.add(reason)
-	attrs = append(attrs, slog.String("reason", reason), slog.String("remote", remote(c)))
+func (a *authenticator) refuse(c server.ClientAuthentication, reason string, err error) bool {
+	logRefusal(a.log, a.refused, reason, remote(c), err)
+	return false
+}
+
+// logRefusal counts and logs a refused connection, the same way whether the
+// embedded server or a Callout refused it.
+func logRefusal(log *slog.Logger, r *refusals, reason, remote string, err error, attrs ...any) {
+	r.add(reason)
+	attrs = append(attrs, slog.String("reason", reason), slog.String("remote", remote))
 	if err != nil {
 		attrs = append(attrs, slog.Any("err", err))
 	}
-	a.log.Warn("bus: connection refused", attrs...)
-	return false
+	log.Warn("bus: connection refused", attrs...)
 }
 
 func remote(c server.ClientAuthentication) string {

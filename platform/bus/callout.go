@@ -67,7 +67,6 @@ type CalloutConfig struct {
 type Callout struct {
 	cfg      CalloutConfig
 	issuer   jwtIssuer
-	pub      string
 	sub      *nats.Subscription
 	refused  refusals
 	admitted atomic.Uint64
@@ -93,7 +92,7 @@ func StartCallout(cfg CalloutConfig) (*Callout, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Callout{cfg: cfg, issuer: issuer, pub: issuer.pub}
+	c := &Callout{cfg: cfg, issuer: issuer}
 	c.sub, err = cfg.Conn.QueueSubscribe(server.AuthCalloutSubject, CalloutQueue, c.answer)
 	if err != nil {
 		return nil, fmt.Errorf("bus: auth callout: %w", err)
@@ -151,7 +150,7 @@ func readAccountSeed(file string) (jwtIssuer, error) {
 }
 
 // Issuer is the public key the server's auth_callout must name as issuer.
-func (c *Callout) Issuer() string { return c.pub }
+func (c *Callout) Issuer() string { return c.issuer.pub }
 
 // Admitted counts the clients the Callout admitted.
 func (c *Callout) Admitted() uint64 { return c.admitted.Load() }
@@ -173,24 +172,19 @@ func (c *Callout) answer(m *nats.Msg) {
 	}
 	claims := jwt.NewAuthorizationResponseClaims(req.UserNkey)
 	claims.Audience = req.Server.ID
-	if req.Subject != c.pub {
+	if req.Subject != c.issuer.pub {
 		// Answered all the same, so that the server refuses the client now
 		// (it cannot verify this signature) rather than at its timeout.
 		c.refused.add(RefusedBadRequest)
 		c.cfg.Log.Error("bus: auth callout issuer mismatch: the server's auth_callout names another issuer",
-			"server_issuer", req.Subject, "ours", c.pub, "server", req.Server.Name)
+			"server_issuer", req.Subject, "ours", c.issuer.pub, "server", req.Server.Name)
 		claims.Error = RefusedBadRequest
 		c.respond(m, claims)
 		return
 	}
 	user, reason, err := c.decide(req)
 	if reason != "" {
-		c.refused.add(reason)
-		attrs := []any{"reason", reason, "remote", req.ClientInformation.Host, "server", req.Server.Name}
-		if err != nil {
-			attrs = append(attrs, "err", err)
-		}
-		c.cfg.Log.Warn("bus: connection refused", attrs...)
+		logRefusal(c.cfg.Log, &c.refused, reason, req.ClientInformation.Host, err, slog.String("server", req.Server.Name))
 		claims.Error = reason
 	} else {
 		claims.Jwt = user

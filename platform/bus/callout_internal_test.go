@@ -62,7 +62,7 @@ func newCalloutFixture(t testing.TB) *calloutFixture {
 		return Identity{LFDI: lfdiA, Role: RoleMeter}, nil
 	})
 	return &calloutFixture{
-		c:      &Callout{cfg: CalloutConfig{Account: "USAPP", Verifier: v, Now: time.Now, Log: slog.New(slog.DiscardHandler)}, issuer: issuer, pub: issuer.pub},
+		c:      &Callout{cfg: CalloutConfig{Account: "USAPP", Verifier: v, Now: time.Now, Log: slog.New(slog.DiscardHandler)}, issuer: issuer},
 		server: srv, leaf: leaf,
 		pem: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 	}
@@ -74,7 +74,7 @@ func (f *calloutFixture) request(t testing.TB, kind string, tls *jwt.ClientTLS) 
 	user, _ := nkeys.CreateUser()
 	upub, _ := user.PublicKey()
 	spub, _ := f.server.PublicKey()
-	req := jwt.NewAuthorizationRequestClaims(f.c.pub)
+	req := jwt.NewAuthorizationRequestClaims(f.c.issuer.pub)
 	req.UserNkey = upub
 	req.Server = jwt.ServerID{Name: "external", ID: spub}
 	req.ClientInformation = jwt.ClientInformation{Host: "127.0.0.1", Kind: kind}
@@ -128,8 +128,8 @@ func TestCalloutDecide(t *testing.T) {
 			}
 			want := jwtPermissions(mustPermissions(t, Identity{LFDI: lfdiA, Role: RoleMeter}))
 			switch {
-			case uc.Subject != req.UserNkey || uc.Issuer != f.c.pub:
-				t.Fatalf("user JWT for %s by %s, want %s by %s", uc.Subject, uc.Issuer, req.UserNkey, f.c.pub)
+			case uc.Subject != req.UserNkey || uc.Issuer != f.c.issuer.pub:
+				t.Fatalf("user JWT for %s by %s, want %s by %s", uc.Subject, uc.Issuer, req.UserNkey, f.c.issuer.pub)
 			case uc.Name != lfdiA || uc.Audience != "USAPP":
 				t.Fatalf("user %q in %q, want %q in USAPP", uc.Name, uc.Audience, lfdiA)
 			case uc.Expires != f.leaf.NotAfter.Unix():

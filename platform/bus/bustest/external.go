@@ -51,7 +51,8 @@ func StartExternal(t testing.TB, tlsCfg *tls.Config, cfg ExternalConfig) *Extern
 	t.Helper()
 	dir := t.TempDir()
 	ext := &External{}
-	sysUser := newNkey(t, nkeys.CreateUser, filepath.Join(dir, "sys.nk"), &ext.SeedFile)
+	var sysUser string
+	ext.SeedFile, sysUser = NewNkey(t, nkeys.CreateUser, dir)
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "server_name: external\nlisten: \"127.0.0.1:-1\"\nsystem_account: SYS\n")
 	if cfg.JetStream {
@@ -66,8 +67,9 @@ func StartExternal(t testing.TB, tlsCfg *tls.Config, cfg ExternalConfig) *Extern
 	}
 	fmt.Fprintf(&conf, "accounts {\n  SYS { users: [ { nkey: %s } ] }\n  USAPP { %s }\n", sysUser, devices)
 	if cfg.Callout {
-		callout := newNkey(t, nkeys.CreateUser, filepath.Join(dir, "callout.nk"), &ext.CalloutSeedFile)
-		issuer := newNkey(t, nkeys.CreateAccount, filepath.Join(dir, "issuer.nk"), &ext.IssuerSeedFile)
+		var callout, issuer string
+		ext.CalloutSeedFile, callout = NewNkey(t, nkeys.CreateUser, dir)
+		ext.IssuerSeedFile, issuer = NewNkey(t, nkeys.CreateAccount, dir)
 		fmt.Fprintf(&conf, "  AUTH { users: [ { nkey: %s } ] }\n}\n", callout)
 		fmt.Fprintf(&conf, "authorization {\n  auth_callout {\n    issuer: %s\n    account: AUTH\n    auth_users: [ %s, %s ]\n  }\n}\n",
 			issuer, callout, sysUser)
@@ -105,28 +107,19 @@ func StartConfigured(t testing.TB, conf string, tlsCfg *tls.Config) *server.Serv
 }
 
 // NewNkey creates a key pair with create (nkeys.CreateUser,
-// nkeys.CreateAccount), writes its seed to a file in dir and returns the
+// nkeys.CreateAccount), writes its seed to a new file in dir and returns the
 // file and the public key.
 func NewNkey(t testing.TB, create func() (nkeys.KeyPair, error), dir string) (seedFile, pub string) {
-	t.Helper()
-	var f string
-	pub = newNkey(t, create, filepath.Join(dir, rand.Text()+".nk"), &f)
-	return f, pub
-}
-
-// newNkey creates a key pair, writes its seed to file (stored in *seedFile)
-// and returns its public key.
-func newNkey(t testing.TB, create func() (nkeys.KeyPair, error), file string, seedFile *string) string {
 	t.Helper()
 	kp, err := create()
 	if err != nil {
 		t.Fatal(err)
 	}
 	seed, _ := kp.Seed()
-	pub, _ := kp.PublicKey()
-	if err := os.WriteFile(file, seed, 0o600); err != nil {
+	pub, _ = kp.PublicKey()
+	seedFile = filepath.Join(dir, rand.Text()+".nk")
+	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	*seedFile = file
-	return pub
+	return seedFile, pub
 }
