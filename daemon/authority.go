@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,7 +17,6 @@ import (
 	"github.com/usapp/usapp/comms/pki/est"
 	"github.com/usapp/usapp/computing/keystore"
 	"github.com/usapp/usapp/config"
-	"github.com/usapp/usapp/internal/durable"
 	"github.com/usapp/usapp/roles/ca"
 )
 
@@ -212,42 +209,4 @@ func mintServiceTokens(c *pki.CA, headEnd, path string) error {
 		fmt.Fprintf(&b, "%s %s\n", s.role, tok)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
-}
-
-// BusEnrolment asks a CA for an external NATS server's TLS certificate
-// (role bus), the one its clients trust because they trust the CA's root.
-type BusEnrolment struct {
-	CAURL     string   // the CA (https://...)
-	RootFile  string   // the CA's root certificate
-	TokenFile string   // the CA's service token file (its "bus" line)
-	Hosts     []string // names and addresses clients reach the server by
-	CertFile  string   // where the certificate is written (PEM)
-	KeyFile   string   // where its new Ed25519 key is written (PKCS #8 PEM, mode 0600)
-}
-
-// EnrolBus enrols a new key with the bus service token and writes the
-// certificate and key for the server's tls block.
-func EnrolBus(ctx context.Context, e BusEnrolment) (*x509.Certificate, error) {
-	if e.CAURL == "" || len(e.Hosts) == 0 || e.CertFile == "" || e.KeyFile == "" {
-		return nil, errors.New("enrol-bus needs the CA's URL, at least one host, and the certificate and key files")
-	}
-	root, err := ca.ReadCertificate(e.RootFile)
-	if err != nil {
-		return nil, &Hinted{err, "copy the file the CA writes to its ca.root_file"}
-	}
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	// The key first: a certificate without its key would be of no use.
-	if err := durable.WriteFile(e.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return nil, err
-	}
-	anon := &est.Client{BaseURL: e.CAURL, HTTP: httpClient(clientTLS(root))}
-	return serviceCert(ctx, anon, root, service{role: pki.RoleBus, name: "bus", hosts: e.Hosts, key: key,
-		path: e.CertFile, tokenFile: e.TokenFile})
 }

@@ -28,18 +28,10 @@ import (
 // is back, they are billed again.
 func TestHeadEndWithAnExternalCA(t *testing.T) {
 	dir := t.TempDir()
-	pass := filepath.Join(dir, "passphrase")
-	if err := os.WriteFile(pass, []byte("daemon-test-passphrase\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	caAddr, busAddr, heHTTP, gwHTTP := testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t)
-	root, gwTokens, svcTokens := filepath.Join(dir, "root.pem"), filepath.Join(dir, "gw-tokens"), filepath.Join(dir, "svc-tokens")
+	authority := newCADaemon(t, dir, "")
+	busAddr, heHTTP, gwHTTP := testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t)
+	pass, caAddr, root, gwTokens, svcTokens := authority.pass, authority.addr, authority.root, authority.gwTokens, authority.svcTokens
 	heDir := filepath.Join(dir, "he")
-	caCfg := parseConfig(t, fmt.Sprintf(`role: ca
-data_dir: %q
-keystore: {passphrase_file: %q}
-ca: {listen: %q, root_file: %q, token_file: %q, gateway_tokens: 1, service_token_file: %q}
-`, filepath.Join(dir, "ca"), pass, caAddr, root, gwTokens, svcTokens))
 	heCfg := parseConfig(t, fmt.Sprintf(`role: headend
 data_dir: %q
 keystore: {passphrase_file: %q}
@@ -56,8 +48,7 @@ gateway: {name: home-1, meters: 1, interval: 250ms, headend_url: "http://%s", ht
 `, filepath.Join(dir, "gw"), pass, caAddr, root, gwTokens, busAddr, heHTTP, gwHTTP))
 
 	log := slog.New(slog.NewJSONHandler(&syncBuffer{}, nil))
-	stopCA := runDaemon(t, RunCA, caCfg, log)
-	testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error { _, err := os.Stat(svcTokens); return err })
+	stopCA := authority.run(t, log)
 	stopHeadEnd := runDaemon(t, RunHeadEnd, heCfg, log)
 	accepted := func(atLeast uint64) func() error {
 		return func() error {
@@ -112,7 +103,7 @@ gateway: {name: home-1, meters: 1, interval: 250ms, headend_url: "http://%s", ht
 		}
 		return nil
 	})
-	runDaemon(t, RunCA, caCfg, log)
+	authority.run(t, log)
 	testnet.Eventually(t, 30*time.Second, 100*time.Millisecond, accepted(4))
 	stopGateway()
 }

@@ -91,6 +91,11 @@ func (c *credential) renewIfDue(ctx context.Context, caURL string, root *x509.Ce
 	if !pki.NeedsRotation(c.certificate(), now) {
 		return false, nil
 	}
+	return c.renew(ctx, caURL, root)
+}
+
+// renew renews the certificate over EST now, as renewIfDue describes.
+func (c *credential) renew(ctx context.Context, caURL string, root *x509.Certificate) (bool, error) {
 	key, gen := c.key(), 0
 	if !c.sameKey {
 		var err error

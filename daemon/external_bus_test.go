@@ -34,20 +34,11 @@ import (
 // the control in GET /controls.
 func TestDaemonsOnAnExternalBus(t *testing.T) {
 	dir := t.TempDir()
-	pass := filepath.Join(dir, "passphrase")
-	if err := os.WriteFile(pass, []byte("daemon-test-passphrase\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	caAddr, heHTTP, gwHTTP := testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t)
-	root, gwTokens, svcTokens := filepath.Join(dir, "root.pem"), filepath.Join(dir, "gw-tokens"), filepath.Join(dir, "svc-tokens")
-	caCfg := parseConfig(t, fmt.Sprintf(`role: ca
-data_dir: %q
-keystore: {passphrase_file: %q}
-ca: {listen: %q, root_file: %q, token_file: %q, gateway_tokens: 1, service_token_file: %q, crl_refresh: 200ms}
-`, filepath.Join(dir, "ca"), pass, caAddr, root, gwTokens, svcTokens))
+	authority := newCADaemon(t, dir, "crl_refresh: 200ms")
+	heHTTP, gwHTTP := testnet.FreeAddr(t), testnet.FreeAddr(t)
+	pass, caAddr, root, gwTokens, svcTokens, caCfg := authority.pass, authority.addr, authority.root, authority.gwTokens, authority.svcTokens, authority.cfg
 	log := slog.New(slog.NewJSONHandler(&syncBuffer{}, nil))
-	runDaemon(t, RunCA, caCfg, log)
-	testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error { _, err := os.Stat(svcTokens); return err })
+	authority.run(t, log)
 
 	ext := startOperatorsBus(t, root, "https://"+caAddr, svcTokens)
 	busURL := strings.Replace(ext.URL, "nats://", "tls://", 1)

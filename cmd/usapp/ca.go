@@ -14,6 +14,7 @@ type caCmd struct {
 	Revoke caRevokeCmd `cmd:"" help:"Revoke a device's certificates (by LFDI) or one certificate (by serial) in the CA's database; a running CA applies it within ca.crl_refresh."`
 	// enrol-bus, not a config file: the NATS server is not a USaPP role.
 	EnrolBus caEnrolBusCmd `cmd:"" name:"enrol-bus" help:"Enrol a TLS certificate for an external NATS server (bus.url) with the CA's bus service token, for the server's tls block."`
+	RenewBus caRenewBusCmd `cmd:"" name:"renew-bus" help:"Renew an external NATS server's certificate with itself, once in the last fifth of its validity (run it daily, then reload the server)."`
 }
 
 type caEnrolBusCmd struct {
@@ -34,7 +35,30 @@ func (c *caEnrolBusCmd) Run(g *globals) error {
 	fmt.Printf("wrote %s (serial %s, valid until %s) and its key %s\n", c.Cert, cert.SerialNumber.Text(16),
 		cert.NotAfter.UTC().Format(time.RFC3339), c.Key)
 	fmt.Printf("In the server's tls block: cert_file %s, key_file %s, ca_file %s, verify: true.\n", c.Cert, c.Key, c.Root)
-	fmt.Println("Enrol again, with a new service token, before the certificate expires.")
+	fmt.Println("Renew it before it expires with usapp ca renew-bus (daily, from a timer), then reload the server.")
+	return nil
+}
+
+type caRenewBusCmd struct {
+	CA    string `name:"ca" help:"The CA's URL." required:"" placeholder:"https://HOST:PORT"`
+	Root  string `help:"The CA's root certificate (its ca.root_file)." required:"" type:"existingfile"`
+	Cert  string `help:"The server's certificate (tls.cert_file), replaced when renewed." default:"nats-server.pem" type:"existingfile"`
+	Key   string `help:"Its key (tls.key_file), which is kept." default:"nats-server.key" type:"existingfile"`
+	Force bool   `help:"Renew even if the certificate is not yet in the last fifth of its validity."`
+}
+
+func (c *caRenewBusCmd) Run(g *globals) error {
+	cert, renewed, err := daemon.RenewBus(g.ctx, daemon.BusRenewal{CAURL: c.CA, RootFile: c.Root, CertFile: c.Cert, KeyFile: c.Key, Force: c.Force})
+	if err != nil {
+		return err
+	}
+	until := cert.NotAfter.UTC().Format(time.RFC3339)
+	if !renewed {
+		fmt.Printf("%s (serial %s) is valid until %s and not yet due; nothing to do\n", c.Cert, cert.SerialNumber.Text(16), until)
+		return nil
+	}
+	fmt.Printf("renewed %s (serial %s, valid until %s), same key\n", c.Cert, cert.SerialNumber.Text(16), until)
+	fmt.Println("Reload the server to serve it: nats-server --signal reload")
 	return nil
 }
 

@@ -90,10 +90,27 @@ func StartConfigured(t testing.TB, conf string, tlsCfg *tls.Config) *server.Serv
 	if err := opts.ProcessConfigString(conf); err != nil {
 		t.Fatalf("bustest: server configuration: %v\n%s", err, conf)
 	}
-	opts.NoSigs, opts.NoLog = true, true
 	if tlsCfg != nil {
 		opts.TLS, opts.TLSVerify, opts.TLSConfig, opts.TLSTimeout = true, true, tlsCfg, 5
 	}
+	return start(t, opts)
+}
+
+// StartFromFile starts a server from a configuration file, as nats-server
+// -c does, so that the test can reload it (server.Reload) as a signal would,
+// reading the file and the files it names again. t.Cleanup stops the server.
+func StartFromFile(t testing.TB, path string) *server.Server {
+	t.Helper()
+	opts, err := server.ProcessConfigFile(path)
+	if err != nil {
+		t.Fatalf("bustest: server configuration: %v", err)
+	}
+	return start(t, opts)
+}
+
+func start(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
+	opts.NoSigs, opts.NoLog = true, true
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatalf("bustest: server: %v", err)
