@@ -46,17 +46,22 @@ func EnrolBus(ctx context.Context, e BusEnrolment) (*x509.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
 	// The key first: a certificate without its key would be of no use.
-	if err := durable.WriteFile(e.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := writeKeyFile(e.KeyFile, key); err != nil {
 		return nil, err
 	}
 	anon := &est.Client{BaseURL: e.CAURL, HTTP: httpClient(clientTLS(root))}
 	return serviceCert(ctx, anon, root, service{role: pki.RoleBus, name: "bus", hosts: e.Hosts, key: key,
 		path: e.CertFile, tokenFile: e.TokenFile})
+}
+
+// writeKeyFile writes key as a server's tls.key_file: PKCS #8 PEM, mode 0600.
+func writeKeyFile(path string, key ed25519.PrivateKey) error {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	return durable.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 }
 
 // BusRenewal renews the certificate EnrolBus wrote.

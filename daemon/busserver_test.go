@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,14 +31,9 @@ func TestRenewBusKeepsTheOperatorsServerTrusted(t *testing.T) {
 	dir := t.TempDir()
 	authority := newCADaemon(t, dir, "service_validity: 100s")
 	authority.run(t, slog.New(slog.NewJSONHandler(&syncBuffer{}, nil)))
-	files := BusEnrolment{CAURL: authority.url(), RootFile: authority.root, TokenFile: authority.svcTokens,
-		Hosts: []string{"127.0.0.1"}, CertFile: filepath.Join(dir, "server.pem"), KeyFile: filepath.Join(dir, "server.key")}
-	first, err := EnrolBus(t.Context(), files)
-	if err != nil {
-		t.Fatal(err)
-	}
+	files, first := enrolBus(t, authority, dir)
 	conf := filepath.Join(dir, "nats-server.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, "listen: \"127.0.0.1:-1\"\ntls { cert_file: %q, key_file: %q }\n",
+	if err := os.WriteFile(conf, fmt.Appendf(nil, "listen: \"127.0.0.1:-1\"\ntls { cert_file: %q, key_file: %q, timeout: 5 }\n",
 		files.CertFile, files.KeyFile), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -92,14 +86,16 @@ func TestRenewBusRefusesWhatItCannotRenew(t *testing.T) {
 	dir := t.TempDir()
 	authority := newCADaemon(t, dir, "")
 	authority.run(t, slog.New(slog.NewJSONHandler(&syncBuffer{}, nil)))
-	files := BusEnrolment{CAURL: authority.url(), RootFile: authority.root, TokenFile: authority.svcTokens,
-		Hosts: []string{"127.0.0.1"}, CertFile: filepath.Join(dir, "server.pem"), KeyFile: filepath.Join(dir, "server.key")}
-	if _, err := EnrolBus(t.Context(), files); err != nil {
-		t.Fatal(err)
-	}
+	files, _ := enrolBus(t, authority, dir)
 	other := newCA(t, time.Now())
 	otherRoot, gatewayCert, otherKey := filepath.Join(dir, "other-root.pem"), filepath.Join(dir, "gateway.pem"), filepath.Join(dir, "other.key")
-	key := writeKey(t, otherKey)
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeKeyFile(otherKey, key); err != nil {
+		t.Fatal(err)
+	}
 	gateway, err := other.Issue(pki.RoleGateway, "home-1", "", key.Public(), time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +122,19 @@ func TestRenewBusRefusesWhatItCannotRenew(t *testing.T) {
 	}
 }
 
+// enrolBus enrols a server certificate for 127.0.0.1 into dir, as usapp ca
+// enrol-bus does.
+func enrolBus(t *testing.T, authority caDaemon, dir string) (BusEnrolment, *x509.Certificate) {
+	t.Helper()
+	files := BusEnrolment{CAURL: authority.url(), RootFile: authority.root, TokenFile: authority.svcTokens,
+		Hosts: []string{"127.0.0.1"}, CertFile: filepath.Join(dir, "server.pem"), KeyFile: filepath.Join(dir, "server.key")}
+	cert, err := EnrolBus(t.Context(), files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files, cert
+}
+
 // servedSerial is the serial of the certificate a NATS server presents to a
 // client that trusts root.
 func servedSerial(t *testing.T, url, root string) *big.Int {
@@ -136,7 +145,7 @@ func servedSerial(t *testing.T, url, root string) *big.Int {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(rootCert)
-	nc, err := nats.Connect(url, nats.Secure(&tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool}))
+	nc, err := nats.Connect(url, nats.Timeout(10*time.Second), nats.Secure(&tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,23 +155,6 @@ func servedSerial(t *testing.T, url, root string) *big.Int {
 		t.Fatal(err)
 	}
 	return st.PeerCertificates[0].SerialNumber
-}
-
-// writeKey writes a new Ed25519 key as EnrolBus does (PKCS #8 PEM).
-func writeKey(t *testing.T, path string) ed25519.PrivateKey {
-	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return key
 }
 
 func readFile(t *testing.T, path string) []byte {
