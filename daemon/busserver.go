@@ -93,32 +93,13 @@ func RenewBus(ctx context.Context, r BusRenewal) (*x509.Certificate, bool, error
 	if err != nil {
 		return nil, false, err
 	}
-	pair, err := tls.LoadX509KeyPair(r.CertFile, r.KeyFile)
+	c, err := busCredential(r, root, now())
 	if err != nil {
-		return nil, false, &Hinted{fmt.Errorf("the server's certificate and key: %w", err),
-			"name the files usapp ca enrol-bus wrote (the server's tls.cert_file and tls.key_file)"}
+		return nil, false, err
 	}
-	key, ok := pair.PrivateKey.(ed25519.PrivateKey)
-	if !ok {
-		return nil, false, &Hinted{fmt.Errorf("%s is not an Ed25519 key", r.KeyFile), "name the key usapp ca enrol-bus wrote"}
+	if !r.Force && !pki.NeedsRotation(c.certificate(), now()) {
+		return c.certificate(), false, nil
 	}
-	cert := pair.Leaf
-	id, err := pki.NewVerifier(root).Verify(cert, now())
-	if err == nil && id.Role != pki.RoleBus {
-		err = fmt.Errorf("it is a %s certificate, not a bus one", id.Role)
-	}
-	switch {
-	case errors.Is(err, pki.ErrUnknownIssuer):
-		return nil, false, &Hinted{fmt.Errorf("%s: %w", r.CertFile, err),
-			"--root must be the root of the CA that issued it (that CA's ca.root_file)"}
-	case err != nil:
-		return nil, false, &Hinted{fmt.Errorf("%s cannot renew itself: %w", r.CertFile, err),
-			"enrol the server again with a new bus service token: usapp ca enrol-bus"}
-	}
-	if !r.Force && !pki.NeedsRotation(cert, now()) {
-		return cert, false, nil
-	}
-	c := newServiceCredential(id.Name, r.CertFile, cert, key)
 	if _, err := c.renew(ctx, r.CAURL, root); err != nil {
 		if errors.Is(err, pki.ErrRevoked) {
 			return nil, false, &Hinted{err, "the CA revoked it: enrol the server again with a new bus service token (usapp ca enrol-bus)"}
@@ -126,6 +107,34 @@ func RenewBus(ctx context.Context, r BusRenewal) (*x509.Certificate, bool, error
 		return nil, false, err
 	}
 	return c.certificate(), true, nil
+}
+
+// busCredential reads the server's certificate and key, and checks that they
+// are a pair and a current bus certificate of root, the conditions under
+// which the CA renews it.
+func busCredential(r BusRenewal, root *x509.Certificate, now time.Time) (*credential, error) {
+	pair, err := tls.LoadX509KeyPair(r.CertFile, r.KeyFile)
+	if err != nil {
+		return nil, &Hinted{fmt.Errorf("the server's certificate and key: %w", err),
+			"name the files usapp ca enrol-bus wrote (the server's tls.cert_file and tls.key_file)"}
+	}
+	key, ok := pair.PrivateKey.(ed25519.PrivateKey)
+	if !ok {
+		return nil, &Hinted{fmt.Errorf("%s is not an Ed25519 key", r.KeyFile), "name the key usapp ca enrol-bus wrote"}
+	}
+	id, err := pki.NewVerifier(root).Verify(pair.Leaf, now)
+	if err == nil && id.Role != pki.RoleBus {
+		err = fmt.Errorf("it is a %s certificate, not a bus one", id.Role)
+	}
+	switch {
+	case errors.Is(err, pki.ErrUnknownIssuer):
+		return nil, &Hinted{fmt.Errorf("%s: %w", r.CertFile, err),
+			"--root must be the root of the CA that issued it (that CA's ca.root_file)"}
+	case err != nil:
+		return nil, &Hinted{fmt.Errorf("%s cannot renew itself: %w", r.CertFile, err),
+			"enrol the server again with a new bus service token: usapp ca enrol-bus"}
+	}
+	return newServiceCredential(id.Name, r.CertFile, pair.Leaf, key), nil
 }
 
 // readRoot reads the CA's root certificate a command was given.
