@@ -30,7 +30,6 @@ func TestHeadEndWithAnExternalCA(t *testing.T) {
 	dir := t.TempDir()
 	authority := newCADaemon(t, dir, "")
 	busAddr, heHTTP, gwHTTP := testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t)
-	pass, caAddr, root, gwTokens, svcTokens := authority.pass, authority.addr, authority.root, authority.gwTokens, authority.svcTokens
 	heDir := filepath.Join(dir, "he")
 	heCfg := parseConfig(t, fmt.Sprintf(`role: headend
 data_dir: %q
@@ -38,14 +37,14 @@ keystore: {passphrase_file: %q}
 ca: {url: "https://%s", root_file: %q, token_file: %q}
 bus: {listen: %q}
 headend: {http: %q}
-`, heDir, pass, caAddr, root, svcTokens, busAddr, heHTTP))
+`, heDir, authority.pass, authority.addr, authority.root, authority.svcTokens, busAddr, heHTTP))
 	gwCfg := parseConfig(t, fmt.Sprintf(`role: gateway
 data_dir: %q
 keystore: {passphrase_file: %q}
 ca: {url: "https://%s", root_file: %q, token_file: %q}
 bus: {url: "tls://%s"}
 gateway: {name: home-1, meters: 1, interval: 250ms, headend_url: "http://%s", http: %q}
-`, filepath.Join(dir, "gw"), pass, caAddr, root, gwTokens, busAddr, heHTTP, gwHTTP))
+`, filepath.Join(dir, "gw"), authority.pass, authority.addr, authority.root, authority.gwTokens, busAddr, heHTTP, gwHTTP))
 
 	log := slog.New(slog.NewJSONHandler(&syncBuffer{}, nil))
 	stopCA := authority.run(t, log)
@@ -69,7 +68,7 @@ gateway: {name: home-1, meters: 1, interval: 250ms, headend_url: "http://%s", ht
 	if _, err := os.Stat(filepath.Join(heDir, "ca")); !os.IsNotExist(err) {
 		t.Fatalf("the head-end's data has a CA directory (%v)", err)
 	}
-	rootCert, err := ca.ReadCertificate(root)
+	rootCert, err := ca.ReadCertificate(authority.root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +83,7 @@ gateway: {name: home-1, meters: 1, interval: 250ms, headend_url: "http://%s", ht
 	}
 
 	stopHeadEnd()
-	if err := os.Remove(svcTokens); err != nil {
+	if err := os.Remove(authority.svcTokens); err != nil {
 		t.Fatal(err)
 	}
 	stopHeadEnd = runDaemon(t, RunHeadEnd, heCfg, log)

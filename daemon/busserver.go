@@ -85,19 +85,19 @@ type BusRenewal struct {
 // whether it is a new one. A certificate that has expired or was revoked
 // cannot renew itself: enrol again with a new token (EnrolBus).
 func RenewBus(ctx context.Context, r BusRenewal) (*x509.Certificate, bool, error) {
-	now := time.Now
+	now := time.Now()
 	if r.Now != nil {
-		now = r.Now
+		now = r.Now()
 	}
 	root, err := readRoot(r.RootFile)
 	if err != nil {
 		return nil, false, err
 	}
-	c, err := busCredential(r, root, now())
+	c, err := busCredential(r, root, now)
 	if err != nil {
 		return nil, false, err
 	}
-	if !r.Force && !pki.NeedsRotation(c.certificate(), now()) {
+	if !r.Force && !pki.NeedsRotation(c.certificate(), now) {
 		return c.certificate(), false, nil
 	}
 	if _, err := c.renew(ctx, r.CAURL, root); err != nil {

@@ -36,11 +36,10 @@ func TestDaemonsOnAnExternalBus(t *testing.T) {
 	dir := t.TempDir()
 	authority := newCADaemon(t, dir, "crl_refresh: 200ms")
 	heHTTP, gwHTTP := testnet.FreeAddr(t), testnet.FreeAddr(t)
-	pass, caAddr, root, gwTokens, svcTokens, caCfg := authority.pass, authority.addr, authority.root, authority.gwTokens, authority.svcTokens, authority.cfg
 	log := slog.New(slog.NewJSONHandler(&syncBuffer{}, nil))
 	authority.run(t, log)
 
-	ext := startOperatorsBus(t, root, "https://"+caAddr, svcTokens)
+	ext := startOperatorsBus(t, authority.root, authority.url(), authority.svcTokens)
 	busURL := strings.Replace(ext.URL, "nats://", "tls://", 1)
 	heCfg := parseConfig(t, fmt.Sprintf(`role: headend
 data_dir: %q
@@ -52,14 +51,14 @@ bus:
   system_nkey: %q
   callout: {nkey: %q, issuer: %q}
 headend: {http: %q}
-`, filepath.Join(dir, "he"), pass, caAddr, root, svcTokens, busURL, ext.SeedFile, ext.CalloutSeedFile, ext.IssuerSeedFile, heHTTP))
+`, filepath.Join(dir, "he"), authority.pass, authority.addr, authority.root, authority.svcTokens, busURL, ext.SeedFile, ext.CalloutSeedFile, ext.IssuerSeedFile, heHTTP))
 	gwCfg := parseConfig(t, fmt.Sprintf(`role: gateway
 data_dir: %q
 keystore: {passphrase_file: %q}
 ca: {url: "https://%s", root_file: %q, token_file: %q}
 bus: {url: %q}
 gateway: {name: home-1, meters: 1, interval: 250ms, headend_url: "http://%s", http: %q}
-`, filepath.Join(dir, "gw"), pass, caAddr, root, gwTokens, busURL, heHTTP, gwHTTP))
+`, filepath.Join(dir, "gw"), authority.pass, authority.addr, authority.root, authority.gwTokens, busURL, heHTTP, gwHTTP))
 
 	runDaemon(t, RunHeadEnd, heCfg, log)
 	testnet.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error { return getJSON("http://"+heHTTP+"/stats", &headend.Stats{}) })
@@ -78,14 +77,14 @@ gateway: {name: home-1, meters: 1, interval: 250ms, headend_url: "http://%s", ht
 		return nil
 	})
 
-	gws, err := ListCertificates(ctx, caCfg, dbstate.Query{Subject: "OU=gateway"}, nil)
+	gws, err := ListCertificates(ctx, authority.cfg, dbstate.Query{Subject: "OU=gateway"}, nil)
 	if err != nil || len(gws) != 1 {
 		t.Fatalf("the gateway's certificates: %v, %v", gws, err)
 	}
 	if accounts := accountsOf(t, ext.Server, gws[0].Identity); len(accounts) != 1 || accounts[0] != "USAPP" {
 		t.Fatalf("the gateway's connections are in accounts %v, want one in USAPP under its LFDI", accounts)
 	}
-	if _, err := Revoke(ctx, caCfg, Revocation{LFDI: gws[0].Identity}, nil); err != nil {
+	if _, err := Revoke(ctx, authority.cfg, Revocation{LFDI: gws[0].Identity}, nil); err != nil {
 		t.Fatal(err)
 	}
 	select {
